@@ -1,0 +1,39 @@
+# The two commands: `make repro` rebuilds every result, `make test` runs the test suite.
+# Both first run `setup`, which is idempotent: it installs only what is missing.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Stage commands call `python`: put the venv's first on PATH for everything make runs.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+# oneDNN's and TensorFlow's start-up chatter hides the progress lines.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: setup data repro test ui clean-runs
+
+setup: $(STAMP) data
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+# The default data set: Debian's dataset-fashion-mnist when apt can install it; otherwise the
+# prepare stage finds Keras's cache or downloads (see README, "Data").
+data:
+	@./scripts/ensure-data.sh
+
+repro: setup
+	$(BIN)/dvc repro
+	@echo
+	@echo "Report figures: $(CURDIR)/reports/figures/"
+	@echo "MLflow store:   $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db} (artifacts in $(CURDIR)/mlartifacts)"
+	@echo "Open the UI:    $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000"
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+ui: setup
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000

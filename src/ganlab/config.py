@@ -1,0 +1,256 @@
+"""The one typed, strict view of params.yaml.
+
+Every stage loads its settings here and nowhere else: an unknown key, a wrong type or an
+out-of-range value is refused with a message naming the key, before any data is read or any
+model is built. Paths of everything the pipeline writes live here too (from the `paths:` block
+that dvc.yaml interpolates), so that they are written down once.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from ruamel.yaml import YAML
+
+PARAMS_FILE = "params.yaml"
+
+
+class ConfigError(ValueError):
+    """A params.yaml that cannot be used; the message says which key and how to fix it."""
+
+
+class _Strict(BaseModel):
+    # strict: "10" is not an int and 1.5 is not an int; frozen: settings are read, never patched.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+PositiveInt = Annotated[int, Field(gt=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+class PathsConfig(_Strict):
+    """Where each stage writes, relative to the project root."""
+
+    prepared: str = "data/prepared"
+    models: str = "models"
+    training: str = "training"
+    figures: str = "reports/figures"
+
+
+class DataConfig(_Strict):
+    source: Literal["fashion_mnist", "mnist", "folder", "npz"] = "fashion_mnist"
+    # Where the source lives: a folder of IDX files (or mnist.npz) for fashion_mnist/mnist,
+    # a folder of class folders for folder, an .npz file for npz. null = the default places.
+    path: str | None = None
+    # Labels to keep, in the order they become classes 0..K-1: ints for the IDX sources and npz,
+    # folder names for folder. null = every class in the data.
+    classes: list[int | str] | None = None
+    # Images kept per class in each split (null = all): a knob for quick runs and tests.
+    per_class: PositiveInt | None = None
+    image_size: Annotated[int, Field(ge=8, le=256)] = 32
+    # Share of each class held out as the test split, for sources without their own split.
+    test_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.1
+
+    @model_validator(mode="after")
+    def _check(self) -> DataConfig:
+        if self.image_size % 4:
+            raise ValueError(
+                f"data.image_size must be a multiple of 4 (the generators upsample twice by 2), "
+                f"got {self.image_size}"
+            )
+        if self.source in ("folder", "npz") and not self.path:
+            raise ValueError(f"data.path is required when data.source is {self.source!r}")
+        if self.classes is not None:
+            if len(self.classes) < 1:
+                raise ValueError("data.classes must name at least one class, or be null for all")
+            if len(set(map(str, self.classes))) != len(self.classes):
+                raise ValueError(f"data.classes has duplicates: {self.classes}")
+            if self.source != "folder" and not all(isinstance(c, int) for c in self.classes):
+                raise ValueError(f"data.classes must be integer labels for source {self.source!r}")
+        return self
+
+
+class TrainConfig(_Strict):
+    """Defaults shared by every variant; a variant block may override epochs and batch_size."""
+
+    epochs: PositiveInt = 10
+    batch_size: PositiveInt = 128
+    noise_dim: PositiveInt = 100
+    # The fixed-noise sample grid logged every epoch is grid_size x grid_size images.
+    grid_size: Annotated[int, Field(ge=1, le=32)] = 8
+    # Bit-identical reruns on CPU at a cost of 0-8 %; on GPUs it can cost much more.
+    deterministic: bool = True
+
+
+class _VariantBase(_Strict):
+    epochs: PositiveInt | None = None
+    batch_size: PositiveInt | None = None
+
+
+class DCGANVariant(_VariantBase):
+    """The study's DCGAN: BCE on logits, Adam for both networks, one D and one G step a batch."""
+
+    family: Literal["dcgan"]
+    learning_rate: PositiveFloat = 1e-4
+    beta_1: Annotated[float, Field(ge=0, lt=1)] = 0.9
+    beta_2: Annotated[float, Field(ge=0, lt=1)] = 0.999
+
+
+# One entry per GAN family; a new family adds its settings class here and its module in gans/.
+VARIANT_TYPES = (DCGANVariant,)
+FAMILY_NAMES = tuple(get_args(t.model_fields["family"].annotation)[0] for t in VARIANT_TYPES)
+VariantConfig = Annotated[Union[VARIANT_TYPES], Field(discriminator="family")]
+
+
+class MlflowConfig(_Strict):
+    experiment: Annotated[str, Field(min_length=1)] = "ganlab"
+    # null = sqlite:///<project root>/mlflow.db; MLFLOW_TRACKING_URI in the environment wins.
+    tracking_uri: str | None = None
+
+
+class Config(_Strict):
+    seed: Annotated[int, Field(ge=0)] = 0
+    paths: PathsConfig = PathsConfig()
+    data: DataConfig = DataConfig()
+    train: TrainConfig = TrainConfig()
+    variants: dict[str, VariantConfig]
+    mlflow: MlflowConfig = MlflowConfig()
+    # The folder params.yaml was read from; relative paths resolve against it.
+    _root: Path = PrivateAttr(default=Path("."))
+
+    @model_validator(mode="after")
+    def _check(self) -> Config:
+        if not self.variants:
+            raise ValueError("variants must define at least one variant")
+        for name in self.variants:
+            if not name.replace("_", "").isalnum():
+                raise ValueError(f"variants.{name}: a variant name may hold letters, digits and _")
+        return self
+
+    def variant(self, name: str) -> VariantConfig:
+        if name not in self.variants:
+            raise ConfigError(
+                f"unknown variant {name!r}: params.yaml defines {', '.join(sorted(self.variants))}"
+            )
+        return self.variants[name]
+
+    def run_settings(self, name: str) -> RunSettings:
+        """The train block with the variant's own overrides applied."""
+        v = self.variant(name)
+        return RunSettings(
+            variant=name,
+            family=v.family,
+            seed=self.seed,
+            epochs=v.epochs or self.train.epochs,
+            batch_size=v.batch_size or self.train.batch_size,
+            noise_dim=self.train.noise_dim,
+            grid_size=self.train.grid_size,
+            deterministic=self.train.deterministic,
+        )
+
+    # Paths, resolved against the project root: the only place they are spelled out.
+    def path(self, relative: str) -> Path:
+        return (self._root / relative).resolve()
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    @property
+    def prepared_dataset(self) -> Path:
+        return self.path(self.paths.prepared) / "dataset.npz"
+
+    @property
+    def prepared_facts(self) -> Path:
+        return self.path(self.paths.prepared) / "dataset.json"
+
+    def model_dir(self, variant: str) -> Path:
+        return self.path(self.paths.models) / variant
+
+    def training_dir(self, variant: str) -> Path:
+        return self.path(self.paths.training) / variant
+
+    def history_file(self, variant: str) -> Path:
+        """Per-epoch curves, one CSV row an epoch (a DVC plots file)."""
+        return self.training_dir(variant) / "history.csv"
+
+    def summary_file(self, variant: str) -> Path:
+        """The last epoch's numbers and the MLflow run id (a DVC metrics file)."""
+        return self.training_dir(variant) / "summary.json"
+
+    def samples_dir(self, variant: str) -> Path:
+        """The fixed-noise grid of every epoch, epoch_001.png, ..."""
+        return self.training_dir(variant) / "samples"
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.path(self.paths.figures)
+
+
+class RunSettings(_Strict):
+    """Everything one training run needs to know, flat."""
+
+    variant: str
+    family: str
+    seed: int
+    epochs: int
+    batch_size: int
+    noise_dim: int
+    grid_size: int
+    deterministic: bool
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(_drop_union_tags([str(p) for p in error["loc"]])) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key; remove it or check its spelling"
+    if kind == "union_tag_invalid":
+        return f"{key}.family: {error['ctx']['tag']!r} is not a GAN family; use one of {', '.join(FAMILY_NAMES)}"
+    if kind == "union_tag_not_found":
+        return f"{key}.family: missing; set it to one of {', '.join(FAMILY_NAMES)}"
+    if kind == "missing":
+        return f"{key}: required key is missing"
+    message = error["msg"].removeprefix("Value error, ")
+    if key == "(top level)" or message.startswith(key.split(".")[0]):
+        return message
+    return f"{key}: {message} (got {error.get('input')!r})"
+
+
+def _drop_union_tags(loc: list[str]) -> list[str]:
+    out: list[str] = []
+    for i, part in enumerate(loc):
+        # pydantic reports variants.<name>.<family tag>.<field>: the tag is noise to a user.
+        if i == 2 and loc[0] == "variants" and part in FAMILY_NAMES:
+            continue
+        out.append(part)
+    return out
+
+
+
+
+def load_config(params_file: str | os.PathLike[str] = PARAMS_FILE) -> Config:
+    """Read params.yaml (YAML 1.2, as DVC reads it: 1e-4 is a float) into a checked Config."""
+    params_path = Path(params_file)
+    if not params_path.is_file():
+        raise ConfigError(f"{params_path}: no such params file; run from the project root")
+    try:
+        raw = YAML(typ="safe", pure=True).load(params_path.read_text())
+    except Exception as exc:  # ruamel raises many kinds; all mean the same to a user
+        raise ConfigError(f"{params_path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{params_path}: expected a mapping of keys at the top level")
+    return config_from_dict(raw, root=params_path.resolve().parent, source=str(params_path))
+
+
+def config_from_dict(raw: dict[str, Any], root: Path = Path("."), source: str = PARAMS_FILE) -> Config:
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(e) for e in exc.errors())
+        raise ConfigError(f"{source}: {problems}") from None
+    config._root = Path(root).resolve()
+    return config

@@ -1,0 +1,60 @@
+"""What every GAN family shares: a keras.Model that owns G and D, two optimisers, the
+per-epoch trackers, and seeded noise (the shape of keras-io's GAN examples)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a family needs to know of the data to build its networks."""
+
+    image_size: int
+    channels: int
+    num_classes: int
+
+
+class GAN(keras.Model):
+    """Base class: subclasses define `train_step` and report through `record`."""
+
+    # The curves every variant logs per epoch (step = epoch), in this order.
+    metric_names: tuple[str, ...] = ("g_loss", "d_loss", "d_acc_real", "d_acc_fake")
+    # Conditional families (AC-GAN) set this: batches are (images, labels), grids are per class.
+    conditional: bool = False
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, noise_dim: int, seed: int, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.noise_dim = noise_dim
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.trackers = [keras.metrics.Mean(name=name) for name in self.metric_names]
+
+    def compile(self, d_optimizer: keras.optimizers.Optimizer, g_optimizer: keras.optimizers.Optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+
+    @property
+    def metrics(self):
+        # Listing the trackers here makes fit() reset them at the start of every epoch.
+        return self.trackers
+
+    def call(self, noise, training=False):
+        return self.generator(noise, training=training)
+
+    def sample_noise(self, batch_size):
+        return keras.random.normal((batch_size, self.noise_dim), seed=self.seed_generator)
+
+    def record(self, **values) -> dict:
+        for tracker in self.trackers:
+            tracker.update_state(values[tracker.name])
+        return {tracker.name: tracker.result() for tracker in self.trackers}
+
+    def generate(self, noise: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """Images in [-1, 1] for the given noise (and labels, for conditional families)."""
+        return keras.ops.convert_to_numpy(self.generator(noise, training=False))

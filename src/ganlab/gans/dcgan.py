@@ -1,0 +1,45 @@
+"""The study's DCGAN (Radford et al. 2016) trained as the TensorFlow DCGAN tutorial trains it:
+one noise batch, both tapes around the same forward pass, one D and one G update per batch."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from ganlab.config import DCGANVariant
+from ganlab.gans.base import GAN, DataSpec
+from ganlab.losses import discriminator_accuracy, minimax_discriminator_loss, minimax_generator_loss
+from ganlab.models import dcgan_discriminator, dcgan_generator
+
+
+class DCGAN(GAN):
+    def train_step(self, data):
+        real = data[0] if isinstance(data, tuple) else data
+        noise = self.sample_noise(tf.shape(real)[0])
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = self.generator(noise, training=True)
+            real_logits = self.discriminator(real, training=True)
+            fake_logits = self.discriminator(fake, training=True)
+            d_loss = minimax_discriminator_loss(real_logits, fake_logits)
+            g_loss = minimax_generator_loss(fake_logits)
+        d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_weights)
+        g_grads = g_tape.gradient(g_loss, self.generator.trainable_weights)
+        self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
+        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
+        acc_real, acc_fake = discriminator_accuracy(real_logits, fake_logits)
+        return self.record(g_loss=g_loss, d_loss=d_loss, d_acc_real=acc_real, d_acc_fake=acc_fake)
+
+
+def build(options: DCGANVariant, data: DataSpec, noise_dim: int, seed: int) -> GAN:
+    gan = DCGAN(
+        dcgan_generator(noise_dim, data.image_size, data.channels),
+        dcgan_discriminator(data.image_size, data.channels),
+        noise_dim=noise_dim,
+        seed=seed,
+        name="dcgan",
+    )
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(options.learning_rate, options.beta_1, options.beta_2),
+        g_optimizer=keras.optimizers.Adam(options.learning_rate, options.beta_1, options.beta_2),
+    )
+    return gan

@@ -1,0 +1,153 @@
+"""Everything MLflow: where the store is, one run per training, what each run carries.
+
+The default store is SQLite `mlflow.db` at the project root with artifacts in `mlartifacts/`
+beside it, both as absolute paths: `dvc exp run --temp/--queue` runs stages in a temporary
+copy, and a relative path would write the runs there and lose them. DVC sets DVC_ROOT to the
+real project for such runs, so the store is resolved against it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ganlab.config import Config
+
+
+def project_root(cfg: Config) -> Path:
+    return Path(os.environ.get("DVC_ROOT") or cfg.root).resolve()
+
+
+def tracking_uri(cfg: Config) -> str:
+    """MLFLOW_TRACKING_URI if set, else mlflow.tracking_uri, else sqlite at the project root."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or cfg.mlflow.tracking_uri
+    root = project_root(cfg)
+    if not uri:
+        return f"sqlite:///{root / 'mlflow.db'}"
+    if uri.startswith("sqlite:///") and not uri.removeprefix("sqlite:///").startswith("/"):
+        return f"sqlite:///{(root / uri.removeprefix('sqlite:///')).resolve()}"
+    return uri
+
+
+def artifact_location(uri: str) -> str | None:
+    """Artifacts beside a local SQLite store; a server or other store decides for itself."""
+    if uri.startswith("sqlite:///"):
+        return (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
+    return None
+
+
+def ensure_experiment(name: str, uri: str) -> str:
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    return mlflow.create_experiment(name, artifact_location=artifact_location(uri))
+
+
+def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"data": {"source": "npz"}} -> {"data.source": "npz"}; lists become their repr."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def run_tags(cfg: Config, variant: str, data_facts: dict) -> dict[str, str]:
+    root = project_root(cfg)
+    tags = {
+        "variant": variant,
+        "family": cfg.variant(variant).family,
+        "seed": str(cfg.seed),
+        "git_commit": _git(root, "rev-parse", "HEAD") or "unknown",
+        "git_dirty": str(bool(_git(root, "status", "--porcelain", "--untracked-files=no"))).lower(),
+        "data_sha256": data_facts.get("dataset_sha256", "unknown"),
+        "source_sha256": data_facts.get("source_sha256", "unknown"),
+    }
+    # DVC's own variables for the stage it runs: the link from a DVC experiment to its runs.
+    for env, tag in (("DVC_STAGE", "dvc_stage"), ("DVC_EXP_NAME", "dvc_exp_name"),
+                     ("DVC_EXP_BASELINE_REV", "dvc_exp_baseline_rev")):
+        if os.environ.get(env):
+            tags[tag] = os.environ[env]
+    return tags
+
+
+def run_params(cfg: Config, variant: str) -> dict[str, Any]:
+    settings = cfg.run_settings(variant).model_dump()
+    return flatten({
+        **settings,
+        "data": cfg.data.model_dump(),
+        "options": cfg.variant(variant).model_dump(exclude={"family", "epochs", "batch_size"}),
+    })
+
+
+class RunLogger:
+    """What a training loop logs, per epoch and at the end."""
+
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+
+    def log_epoch(self, epoch: int, metrics: dict[str, float], grid: np.ndarray) -> None:
+        import mlflow
+
+        # One log_batch call for all curves: per-call cost dominates on SQLite.
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=epoch)
+        mlflow.log_image(grid, key="samples", step=epoch)
+
+    def log_generator(self, generator, model_card: dict) -> None:
+        import mlflow
+
+        mlflow.keras.log_model(generator, name="generator", pip_requirements=_keras_requirements())
+        mlflow.log_dict(model_card, "generator/model_card.json")
+
+    def log_files(self, paths: list[Path], artifact_dir: str | None = None) -> None:
+        import mlflow
+
+        for path in paths:
+            mlflow.log_artifact(str(path), artifact_dir)
+
+
+def _keras_requirements() -> list[str]:
+    # Stated, not inferred: MLflow's inference imports and times the model, for a known answer.
+    from importlib.metadata import version
+
+    reqs = [f"keras=={version('keras')}"]
+    for dist in ("tensorflow-cpu", "tensorflow"):
+        try:
+            reqs.append(f"{dist}=={version(dist)}")
+            break
+        except Exception:
+            continue
+    return reqs
+
+
+@contextmanager
+def training_run(cfg: Config, variant: str, data_facts: dict) -> Iterator[RunLogger]:
+    """An MLflow run named after the variant; FAILED if the block raises or is interrupted."""
+    import mlflow
+
+    uri = tracking_uri(cfg)
+    experiment_id = ensure_experiment(cfg.mlflow.experiment, uri)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=variant,
+                          tags=run_tags(cfg, variant, data_facts)) as run:
+        mlflow.log_params(run_params(cfg, variant))
+        yield RunLogger(run.info.run_id)
