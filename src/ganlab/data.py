@@ -269,10 +269,11 @@ def select_classes(
             f"data.classes {absent} not present in the data; it has {[v for v in label_values]}. "
             "Fix data.classes in params.yaml (or set it to null for all classes)"
         )
-    old = np.array([label_values[lookup[str(w)]] for w in wanted])
-    keep = np.isin(y, old)
-    remap = {int(v): i for i, v in enumerate(old)}
-    y_new = np.array([remap[int(v)] for v in y[keep]], dtype=np.int64)
+    # Labels are ints (IDX, npz) or folder names; compare them as text so both work.
+    remap = {str(w): i for i, w in enumerate(wanted)}
+    y_text = np.asarray(y).astype(str)
+    keep = np.isin(y_text, list(remap))
+    y_new = np.array([remap[v] for v in y_text[keep]], dtype=np.int64)
     return x[keep], y_new, [names[lookup[str(w)]] for w in wanted]
 
 

@@ -113,11 +113,15 @@ class RunLogger:
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=epoch)
         mlflow.log_image(grid, key="samples", step=epoch)
 
-    def log_generator(self, generator, model_card: dict) -> None:
+    def log_generator(self, generator, model_card: dict, example_input: np.ndarray, example_output: np.ndarray) -> None:
         import mlflow
+        from mlflow.models import infer_signature
 
-        mlflow.keras.log_model(generator, name="generator", pip_requirements=_keras_requirements())
-        mlflow.log_dict(model_card, "generator/model_card.json")
+        # The signature from a known (noise -> images) pair: MLflow would otherwise warn, or run
+        # the model itself to infer one.
+        mlflow.keras.log_model(generator, name="generator", pip_requirements=_keras_requirements(),
+                               signature=infer_signature(example_input, example_output))
+        mlflow.log_dict(model_card, "model_card.json")
 
     def log_files(self, paths: list[Path], artifact_dir: str | None = None) -> None:
         import mlflow

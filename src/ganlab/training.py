@@ -73,9 +73,10 @@ class EpochReporter(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
-        tty = sys.stderr.isatty()
+        # A live step bar on a terminal; in logs (CI, dvc queue) the per-epoch line is the progress.
         self.bar = tqdm(total=self.steps, desc=f"{self.settings.variant} epoch {epoch + 1}/{self.settings.epochs}",
-                        unit="step", leave=False, file=sys.stderr, mininterval=0.5 if tty else 30, dynamic_ncols=True)
+                        unit="step", leave=False, file=sys.stderr, disable=not sys.stderr.isatty(),
+                        dynamic_ncols=True)
 
     def on_train_batch_end(self, batch, logs=None):
         self.bar.update(1)
@@ -140,7 +141,8 @@ def train(cfg: Config, variant: str) -> dict:
           f"{settings.epochs} epochs of {steps} steps (batch {settings.batch_size})", flush=True)
     with training_run(cfg, variant, facts) as logger:
         reporter = EpochReporter(settings, steps, noise, cfg.history_file(variant), cfg.samples_dir(variant), logger)
-        gan.fit(dataset, epochs=settings.epochs, verbose=0, callbacks=[reporter])
+        # shuffle=False: the tf.data pipeline shuffles, seeded; fit's own flag does not apply to it.
+        gan.fit(dataset, epochs=settings.epochs, verbose=0, shuffle=False, callbacks=[reporter])
 
         card = {
             "variant": variant, "family": settings.family, "noise_dim": settings.noise_dim,
@@ -150,7 +152,7 @@ def train(cfg: Config, variant: str) -> dict:
         }
         gan.generator.save(model_dir / "generator.keras")
         (model_dir / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
-        logger.log_generator(gan.generator, card)
+        logger.log_generator(gan.generator, card, noise[:4], gan.generate(noise[:4]))
         logger.log_files([cfg.history_file(variant)])
 
     last = reporter.rows[-1]

@@ -10,6 +10,7 @@ matplotlib.use("Agg")  # files only; no display on servers or in CI
 import imageio.v3 as iio  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 STYLE = {"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
          "axes.spines.right": False, "font.size": 9}
@@ -62,6 +63,7 @@ def curves(histories: dict[str, dict[str, list[float]]], keys: dict[str, str], y
                     ax.plot(history["epoch"], history[key], marker="o", markersize=3, label=label)
             ax.set_title(variant)
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_ylabel(ylabel)
             ax.legend(frameon=False)
         fig.suptitle(title)

@@ -1,0 +1,203 @@
+"""Every data source, from small generated files: IDX (Fashion-MNIST/MNIST), folder, npz."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import blob_images
+from ganlab import data as data_module
+from ganlab.config import DataConfig
+from ganlab.data import DataError, load_prepared, prepare, save_prepared
+
+
+def test_idx_source_from_data_path_keeps_and_renumbers_classes(idx_folder):
+    cfg = DataConfig(source="fashion_mnist", path=str(idx_folder), classes=[8, 0, 3])
+    data = prepare(cfg, seed=0)
+    assert data.class_names == ["Bag", "T-shirt/top", "Dress"]
+    assert data.x_train.shape == (36, 32, 32, 1) and data.x_train.dtype == np.uint8
+    assert data.x_test.shape == (9, 32, 32, 1)
+    assert np.bincount(data.y_train).tolist() == [12, 12, 12]
+    # 28 -> 32 is padding with the background, as the study does: the border stays empty.
+    assert data.x_train[:, :2].max() == 0 and data.x_train[:, :, -2:].max() == 0
+
+
+def test_idx_labels_follow_the_images(idx_folder):
+    data = prepare(DataConfig(source="fashion_mnist", path=str(idx_folder), classes=[0, 9]), seed=0)
+    for new_label, old_label in enumerate([0, 9]):
+        # blob_images puts each label's bright square in its own place; padding adds 2 pixels.
+        expected = blob_images(np.array([old_label]), 28)[0] > 200
+        for image in data.x_train[data.y_train == new_label]:
+            assert np.array_equal(image[2:30, 2:30, 0] > 200, expected)
+
+
+def test_idx_search_order_keras_cache_then_debian(idx_folder, tmp_path, monkeypatch):
+    keras_home = tmp_path / "keras"
+    monkeypatch.setenv("KERAS_HOME", str(keras_home))
+    monkeypatch.setattr(data_module, "DEBIAN_FASHION_MNIST", idx_folder)
+    monkeypatch.setattr(data_module, "_download_with_keras", lambda source: pytest.fail("must not download"))
+    assert data_module.load_idx_source("fashion_mnist", None).source == str(idx_folder)
+
+    cache = keras_home / "datasets" / "fashion-mnist"
+    cache.mkdir(parents=True)
+    for f in idx_folder.iterdir():
+        (cache / f.name).write_bytes(f.read_bytes())
+    assert data_module.load_idx_source("fashion_mnist", None).source == str(cache)
+
+
+def test_idx_not_found_names_every_option(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr(data_module, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
+
+    def offline(source):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(data_module, "_download_with_keras", offline)
+    with pytest.raises(DataError) as info:
+        prepare(DataConfig(source="fashion_mnist"), seed=0)
+    message = str(info.value)
+    assert "no-debian" in message and "keras" in message and "network unreachable" in message
+    assert "data.path" in message and "dataset-fashion-mnist" in message
+
+
+def test_idx_missing_data_path_is_an_error(tmp_path):
+    with pytest.raises(DataError, match="fashion_mnist not found.*nowhere"):
+        prepare(DataConfig(source="fashion_mnist", path=str(tmp_path / "nowhere")), seed=0)
+
+
+def test_corrupt_idx_file_is_refused(idx_folder):
+    (idx_folder / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b not really gzip")
+    with pytest.raises((DataError, OSError)):
+        prepare(DataConfig(source="fashion_mnist", path=str(idx_folder)), seed=0)
+
+
+def test_mnist_from_keras_npz(tmp_path, monkeypatch):
+    y_train, y_test = np.repeat(np.arange(10), 5), np.repeat(np.arange(10), 2)
+    cache = tmp_path / "keras" / "datasets"
+    cache.mkdir(parents=True)
+    np.savez(cache / "mnist.npz", x_train=blob_images(y_train, 28), y_train=y_train,
+             x_test=blob_images(y_test, 28), y_test=y_test)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    data = prepare(DataConfig(source="mnist", classes=None), seed=0)
+    assert data.class_names == [str(d) for d in range(10)]
+    assert len(data.y_train) == 50 and len(data.y_test) == 20
+
+
+def write_class_folders(root, per_class=6):
+    """cats: RGB PNGs of 40x30; dogs: greyscale JPEGs of 64x64; birds: RGBA PNGs of 16x16."""
+    specs = {"cats": ("RGB", (40, 30), "png"), "dogs": ("L", (64, 64), "jpg"), "birds": ("RGBA", (16, 16), "PNG")}
+    rng = np.random.default_rng(0)
+    for name, (mode, size, ext) in specs.items():
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            channels = {"RGB": 3, "L": None, "RGBA": 4}[mode]
+            shape = (size[1], size[0]) + ((channels,) if channels else ())
+            Image.fromarray(rng.integers(0, 255, shape, dtype=np.uint8), mode).save(root / name / f"{i}.{ext}")
+    return root
+
+
+def test_folder_source_any_size_and_mode(tmp_path):
+    root = write_class_folders(tmp_path / "imgs")
+    data = prepare(DataConfig(source="folder", path=str(root), image_size=24, test_fraction=0.25), seed=0)
+    assert data.class_names == ["birds", "cats", "dogs"]  # sorted folder names
+    assert data.x_train.shape[1:] == (24, 24, 1)
+    assert len(data.y_train) + len(data.y_test) == 18
+    assert np.bincount(data.y_test).tolist() == [2, 2, 2]  # stratified: 25 % of 6 each
+    assert not data.skipped
+
+
+def test_folder_classes_by_name_in_the_given_order(tmp_path):
+    root = write_class_folders(tmp_path / "imgs")
+    data = prepare(DataConfig(source="folder", path=str(root), classes=["dogs", "cats"]), seed=0)
+    assert data.class_names == ["dogs", "cats"]
+    with pytest.raises(DataError, match=r"data.classes \['horses'\] not present"):
+        prepare(DataConfig(source="folder", path=str(root), classes=["horses"]), seed=0)
+
+
+def test_unreadable_image_is_named_and_skipped(tmp_path, capsys):
+    root = write_class_folders(tmp_path / "imgs")
+    broken = root / "cats" / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n this is not an image")
+    data = prepare(DataConfig(source="folder", path=str(root)), seed=0)
+    assert len(data.y_train) + len(data.y_test) == 18
+    assert len(data.skipped) == 1 and str(broken) in data.skipped[0]
+    assert str(broken) in capsys.readouterr().err
+
+
+def test_folder_errors(tmp_path):
+    with pytest.raises(DataError, match="is not a folder"):
+        prepare(DataConfig(source="folder", path=str(tmp_path / "absent")), seed=0)
+    (tmp_path / "flat").mkdir()
+    Image.new("L", (8, 8)).save(tmp_path / "flat" / "a.png")
+    with pytest.raises(DataError, match="no class sub-folders"):
+        prepare(DataConfig(source="folder", path=str(tmp_path / "flat")), seed=0)
+    (tmp_path / "empty" / "cats").mkdir(parents=True)
+    (tmp_path / "empty" / "cats" / "notes.txt").write_text("no images here")
+    with pytest.raises(DataError, match="no readable images"):
+        prepare(DataConfig(source="folder", path=str(tmp_path / "empty")), seed=0)
+
+
+def test_npz_source(npz_file):
+    data = prepare(DataConfig(source="npz", path=str(npz_file), per_class=10), seed=0)
+    assert data.class_names == ["2", "5", "9"]
+    assert np.bincount(data.y_train).tolist() == [10, 10, 10]
+    assert data.x_train.shape[1:] == (32, 32, 1)
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.float32, 1.0), (np.float64, 2.0)])
+def test_npz_float_and_rgb_images_are_converted(tmp_path, dtype, scale):
+    y = np.repeat([0, 1], 10)
+    x = (np.random.default_rng(0).random((20, 16, 16, 3)) * scale - (scale - 1)).astype(dtype)
+    np.savez(tmp_path / "f.npz", x=x, y=y)
+    data = prepare(DataConfig(source="npz", path=str(tmp_path / "f.npz"), image_size=16), seed=0)
+    assert data.x_train.dtype == np.uint8 and data.x_train.shape[1:] == (16, 16, 1)
+    assert data.x_train.max() > 100  # scaled to [0, 255], not truncated to 0/1
+
+
+@pytest.mark.parametrize(
+    "arrays, expected",
+    [
+        ({"images": np.zeros((4, 8, 8)), "y": np.zeros(4, int)}, "missing array"),
+        ({"x": np.zeros((4, 8, 8)), "y": np.zeros(3, int)}, "x has 4 images but y has 3 labels"),
+        ({"x": np.zeros((4, 8, 8)), "y": np.zeros(4)}, "integer labels"),
+        ({"x": np.zeros((4, 8)), "y": np.zeros(4, int)}, "images must be"),
+    ],
+)
+def test_npz_errors(tmp_path, arrays, expected):
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(DataError, match=expected):
+        prepare(DataConfig(source="npz", path=str(tmp_path / "bad.npz")), seed=0)
+
+
+def test_npz_missing_file_and_absent_classes(tmp_path, npz_file):
+    with pytest.raises(DataError, match="does not exist"):
+        prepare(DataConfig(source="npz", path=str(tmp_path / "absent.npz")), seed=0)
+    with pytest.raises(DataError, match=r"data.classes \[7\] not present.*\[2, 5, 9\]"):
+        prepare(DataConfig(source="npz", path=str(npz_file), classes=[2, 7]), seed=0)
+
+
+def test_prepare_is_deterministic_and_seeded(npz_file):
+    cfg = DataConfig(source="npz", path=str(npz_file), per_class=20)
+    a, b, c = prepare(cfg, seed=0), prepare(cfg, seed=0), prepare(cfg, seed=1)
+    assert np.array_equal(a.x_train, b.x_train) and np.array_equal(a.y_test, b.y_test)
+    assert not np.array_equal(a.x_train, c.x_train)
+
+
+def test_saved_dataset_round_trips_with_its_facts(npz_file, tmp_path):
+    data = prepare(DataConfig(source="npz", path=str(npz_file)), seed=0)
+    facts = save_prepared(data, tmp_path / "out" / "dataset.npz", tmp_path / "out" / "dataset.json")
+    assert json.loads((tmp_path / "out" / "dataset.json").read_text()) == facts
+    assert [c["name"] for c in facts["classes"]] == ["2", "5", "9"]
+    assert facts["train_images"] + facts["test_images"] == 120
+    assert len(facts["source_sha256"]) == 64 and len(facts["dataset_sha256"]) == 64
+    again = load_prepared(tmp_path / "out" / "dataset.npz")
+    assert np.array_equal(again.x_train, data.x_train) and again.class_names == data.class_names
+    assert not list((tmp_path / "out").glob("*.tmp*"))
+
+
+def test_load_prepared_says_which_stage_to_run(tmp_path):
+    with pytest.raises(DataError, match="run the prepare stage first"):
+        load_prepared(tmp_path / "dataset.npz")

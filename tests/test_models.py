@@ -1,0 +1,99 @@
+"""The study's networks, layer for layer (../shared/seed-spec.md), and their losses."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from ganlab.losses import discriminator_accuracy, minimax_discriminator_loss, minimax_generator_loss
+from ganlab.models import dcgan_discriminator, dcgan_generator
+
+
+def layer_summary(model: keras.Model) -> list[tuple[str, tuple]]:
+    return [(type(layer).__name__, tuple(layer.output.shape[1:])) for layer in model.layers]
+
+
+def test_dcgan_generator_matches_the_spec():
+    g = dcgan_generator(100, 32, 1)
+    assert layer_summary(g) == [
+        ("Dense", (8 * 8 * 256,)),
+        ("BatchNormalization", (8 * 8 * 256,)),
+        ("LeakyReLU", (8 * 8 * 256,)),
+        ("Reshape", (8, 8, 256)),
+        ("BatchNormalization", (8, 8, 256)),
+        ("Conv2DTranspose", (16, 16, 64)),
+        ("BatchNormalization", (16, 16, 64)),
+        ("LeakyReLU", (16, 16, 64)),
+        ("Conv2DTranspose", (32, 32, 1)),
+    ]
+    dense, _, leaky_1, _, _, up_1, _, leaky_2, up_2 = g.layers
+    assert leaky_1.negative_slope == pytest.approx(0.2)
+    assert leaky_2.negative_slope == pytest.approx(0.3)  # Keras 2's LeakyReLU() default
+    assert up_1.kernel_size == (5, 5) and up_1.strides == (2, 2) and up_1.padding == "same"
+    assert up_2.activation.__name__ == "tanh"
+    # Dense(100 -> 16384) with bias: the study's parameter count for this layer.
+    assert dense.count_params() == 100 * 16384 + 16384
+    out = g(np.random.default_rng(0).standard_normal((3, 100)).astype("float32"), training=False)
+    assert out.shape == (3, 32, 32, 1) and np.abs(np.asarray(out)).max() <= 1.0
+
+
+def test_dcgan_discriminator_matches_the_spec():
+    d = dcgan_discriminator(32, 1)
+    assert layer_summary(d) == [
+        ("Conv2D", (16, 16, 64)),
+        ("LeakyReLU", (16, 16, 64)),
+        ("Dropout", (16, 16, 64)),
+        ("Conv2D", (8, 8, 128)),
+        ("LeakyReLU", (8, 8, 128)),
+        ("Dropout", (8, 8, 128)),
+        ("Flatten", (8192,)),
+        ("Dense", (1,)),
+    ]
+    conv_1, leaky, dropout = d.layers[:3]
+    assert conv_1.kernel_size == (5, 5) and conv_1.strides == (2, 2)
+    assert leaky.negative_slope == pytest.approx(0.3) and dropout.rate == pytest.approx(0.3)
+    assert d.layers[-1].activation.__name__ == "linear"  # a logit: the losses apply the sigmoid
+
+
+@pytest.mark.parametrize("size, channels", [(16, 1), (28, 3), (64, 1)])
+def test_networks_follow_the_data_shape(size, channels):
+    g = dcgan_generator(8, size, channels)
+    d = dcgan_discriminator(size, channels)
+    images = g(np.zeros((2, 8), "float32"))
+    assert images.shape == (2, size, size, channels)
+    assert d(images).shape == (2, 1)
+
+
+def bce(target: float, logit: float) -> float:
+    p = 1 / (1 + np.exp(-logit))
+    return -(target * np.log(p) + (1 - target) * np.log(1 - p))
+
+
+def test_minimax_losses_against_hand_computed_values():
+    real, fake = np.array([[2.0], [-1.0]], "float32"), np.array([[0.5], [-3.0]], "float32")
+    # log(1 + e^-2) = 0.126928, log(1 + e^1) = 1.313262 ; log(1 + e^0.5) = 0.974077, log(1 + e^-3) = 0.048587
+    expected_d = (0.126928 + 1.313262) / 2 + (0.974077 + 0.048587) / 2
+    assert float(minimax_discriminator_loss(real, fake)) == pytest.approx(expected_d, abs=1e-5)
+    expected_g = (bce(1, 0.5) + bce(1, -3.0)) / 2
+    assert float(minimax_generator_loss(fake)) == pytest.approx(expected_g, abs=1e-5)
+    assert expected_g == pytest.approx((0.474077 + 3.048587) / 2, abs=1e-5)
+
+
+def test_soft_targets_change_the_loss_as_bce_says():
+    real, fake = np.array([[1.5]], "float32"), np.array([[-0.5]], "float32")
+    got = float(minimax_discriminator_loss(real, fake, real_target=0.9, fake_target=0.1))
+    assert got == pytest.approx(bce(0.9, 1.5) + bce(0.1, -0.5), abs=1e-5)
+    assert float(minimax_generator_loss(fake, target=0.9)) == pytest.approx(bce(0.9, -0.5), abs=1e-5)
+
+
+def test_losses_are_stable_for_extreme_logits():
+    huge = np.array([[80.0], [-80.0]], "float32")
+    assert np.isfinite(float(minimax_discriminator_loss(huge, huge)))
+    assert float(minimax_generator_loss(np.array([[-80.0]], "float32"))) == pytest.approx(80.0, rel=1e-3)
+
+
+def test_discriminator_accuracy_counts_the_logit_sign():
+    acc_real, acc_fake = discriminator_accuracy(np.array([[1.0], [-1.0], [2.0], [3.0]], "float32"),
+                                                np.array([[-1.0], [0.5]], "float32"))
+    assert float(acc_real) == pytest.approx(0.75) and float(acc_fake) == pytest.approx(0.5)

@@ -1,0 +1,134 @@
+"""The whole pipeline as a user runs it: `dvc repro` in a fresh copy of the project, then what
+it left in DVC and in MLflow."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, read_yaml, tiny_params, write_yaml
+
+pytestmark = pytest.mark.slow
+
+
+def source_files() -> list[str]:
+    """Committed files, plus new source not yet committed (but never a run's outputs)."""
+    def git_ls(*args: str) -> list[str]:
+        out = subprocess.run(["git", "ls-files", *args], cwd=REPO, capture_output=True, text=True, check=True)
+        return out.stdout.splitlines()
+
+    new = [f for f in git_ls("--others", "--exclude-standard") if f.startswith(("src/", "pipeline/"))]
+    return [f for f in git_ls("--cached") + new if (REPO / f).is_file()]
+
+
+def project_copy(dest: Path) -> Path:
+    """What a fresh clone holds: the project's source files, in a git repository of its own."""
+    for name in source_files():
+        if name.startswith("tests/"):
+            continue
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, target)
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"]):
+        subprocess.run(["git", *args], cwd=dest, check=True, capture_output=True)
+    return dest
+
+
+def dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # stages call `python`
+    result = subprocess.run([str(Path(sys.executable).parent / "dvc"), *args], cwd=project, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"dvc {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def repro(tmp_path_factory):
+    """One tiny `dvc repro` shared by the tests below (it is the slow part)."""
+    import numpy as np
+
+    from conftest import blob_images
+
+    root = tmp_path_factory.mktemp("pipeline")
+    project = project_copy(root / "project")
+    y = np.repeat(np.array([0, 1, 2]), 30)
+    np.savez(root / "own.npz", x=blob_images(y, 28), y=y)
+    params = tiny_params(read_yaml(project / "params.yaml"), root / "own.npz", epochs=2)
+    write_yaml(params, project / "params.yaml")
+    result = dvc(project, "repro")
+    return project, params, result
+
+
+def test_repro_runs_every_stage_and_shows_progress(repro):
+    project, params, result = repro
+    for stage in ("prepare", "train@dcgan", "report"):
+        assert f"Running stage '{stage}'" in result.stdout
+    assert "dcgan epoch   2/2" in result.stdout
+    for png in ("class_samples", "last_grids", "losses", "accuracy"):
+        assert (project / "reports" / "figures" / f"{png}.png").stat().st_size > 1000
+    assert (project / "models" / "dcgan" / "generator.keras").is_file()
+    assert (project / "dvc.lock").is_file()
+
+
+def test_second_repro_does_nothing_and_status_is_clean(repro):
+    project, _, _ = repro
+    assert "up to date" in dvc(project, "repro").stdout.lower()
+    assert "up to date" in dvc(project, "status").stdout.lower()
+
+
+def test_dvc_sees_metrics_and_plots(repro):
+    project, _, _ = repro
+    metrics = dvc(project, "metrics", "show", "--json").stdout
+    assert "g_loss" in metrics and "train_images" in metrics
+    plots = dvc(project, "plots", "show", "--json").stdout
+    assert "history.csv" in plots
+
+
+def test_mlflow_run_carries_params_tags_curves_grids_and_model(repro):
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    project, params, _ = repro
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)  # some client calls resolve artifacts through the global store
+    try:
+        client = MlflowClient(tracking_uri=uri)
+        experiment = client.get_experiment_by_name(params["mlflow"]["experiment"])
+        runs = client.search_runs([experiment.experiment_id])
+        assert len(runs) == 1
+        run = runs[0]
+        assert run.info.run_name == "dcgan" and run.info.status == "FINISHED"
+
+        tags = run.data.tags
+        assert tags["variant"] == "dcgan" and tags["dvc_stage"] == "train@dcgan"
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True)
+        assert tags["git_commit"] == head.stdout.strip()
+        assert len(tags["data_sha256"]) == 64
+
+        logged = run.data.params
+        assert logged["data.source"] == "npz" and logged["epochs"] == "2" and logged["batch_size"] == "16"
+        assert logged["options.learning_rate"] == "0.0001"
+
+        for key in ("g_loss", "d_loss", "d_acc_real", "d_acc_fake"):
+            assert [m.step for m in client.get_metric_history(run.info.run_id, key)] == [1, 2]
+
+        images = [a.path for a in client.list_artifacts(run.info.run_id, "images")]
+        assert sum(p.endswith(".png") and "samples" in p for p in images) == 2  # one grid per epoch
+        top = {a.path for a in client.list_artifacts(run.info.run_id)}
+        assert {"model_card.json", "history.csv"} <= top
+
+        models = client.search_logged_models(experiment_ids=[experiment.experiment_id])
+        assert [(m.name, m.source_run_id) for m in models] == [("generator", run.info.run_id)]
+        generator = mlflow.keras.load_model(f"models:/{models[0].model_id}")
+        assert generator.output_shape == (None, 32, 32, 1)
+    finally:
+        mlflow.set_tracking_uri(previous)
+    # Artifacts live beside the store in the project, not in a temporary folder.
+    assert (project / "mlartifacts").is_dir()
