@@ -97,3 +97,64 @@ def test_discriminator_accuracy_counts_the_logit_sign():
     acc_real, acc_fake = discriminator_accuracy(np.array([[1.0], [-1.0], [2.0], [3.0]], "float32"),
                                                 np.array([[-1.0], [0.5]], "float32"))
     assert float(acc_real) == pytest.approx(0.75) and float(acc_fake) == pytest.approx(0.5)
+
+
+def test_wasserstein_losses_against_hand_computed_values():
+    from ganlab.losses import wasserstein_critic_loss, wasserstein_generator_loss
+
+    real, fake = np.array([[3.0], [1.0]], "float32"), np.array([[0.5], [-1.5], [2.0]], "float32")
+    # E[f(fake)] - E[f(real)] = (0.5 - 1.5 + 2) / 3 - (3 + 1) / 2 = 1/3 - 2
+    assert float(wasserstein_critic_loss(real, fake)) == pytest.approx(1 / 3 - 2, abs=1e-6)
+    assert float(wasserstein_generator_loss(fake)) == pytest.approx(-1 / 3, abs=1e-6)
+
+
+def test_gradient_penalty_against_hand_computed_norms():
+    from ganlab.losses import gradient_penalty
+
+    grads = np.zeros((3, 2, 2, 1), "float32")
+    grads[0, 0, 0, 0], grads[0, 1, 1, 0] = 3.0, 4.0  # norm 5 -> (5 - 1)^2 = 16
+    grads[1, 0, 1, 0] = 1.0                          # norm 1 -> 0
+    # sample 2: all zero, norm 0 -> (0 - 1)^2 = 1
+    assert float(gradient_penalty(grads)) == pytest.approx((16 + 0 + 1) / 3, abs=1e-4)
+
+
+def test_critic_accuracy_compares_with_the_other_batchs_mean():
+    from ganlab.losses import critic_accuracy
+
+    real = np.array([[2.0], [0.0], [5.0], [1.5]], "float32")  # mean 2.125
+    fake = np.array([[1.0], [3.0], [-1.0]], "float32")        # mean 1.0
+    acc_real, acc_fake = critic_accuracy(real, fake)
+    assert float(acc_real) == pytest.approx(3 / 4)  # 2, 5, 1.5 are above 1.0
+    assert float(acc_fake) == pytest.approx(2 / 3)  # 1 and -1 are below 2.125
+
+
+def test_auxiliary_class_loss_and_accuracy_against_hand_computed_values():
+    from ganlab.losses import auxiliary_class_loss, class_accuracy
+
+    logits = np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]], "float32")
+    labels = np.array([0, 2])
+    # -log softmax: row 0 -> log(e^2 + 2) - 2 ; row 1 -> log 3
+    expected = (np.log(np.exp(2) + 2) - 2 + np.log(3)) / 2
+    assert float(auxiliary_class_loss(labels, logits)) == pytest.approx(expected, abs=1e-5)
+    assert float(class_accuracy(labels, logits)) == pytest.approx(0.5)  # row 1's argmax is 0
+
+
+def test_acgan_networks_match_the_spec():
+    from ganlab.models import acgan_discriminator, acgan_generator
+
+    g = acgan_generator(100, 5, 32, 1)
+    assert [tuple(i.shape[1:]) for i in g.inputs] == [(100,), (5,)]
+    kinds = [type(layer).__name__ for layer in g.layers if type(layer).__name__ != "InputLayer"]
+    assert kinds == ["Concatenate", "Dense", "BatchNormalization", "Reshape", "BatchNormalization",
+                     "UpSampling2D", "Conv2D", "BatchNormalization", "UpSampling2D", "Conv2D",
+                     "BatchNormalization", "Conv2D"]
+    convs = [layer for layer in g.layers if type(layer).__name__ == "Conv2D"]
+    assert [c.filters for c in convs] == [128, 64, 1] and all(c.kernel_size == (3, 3) for c in convs)
+    assert convs[-1].activation.__name__ == "tanh"
+    assert g.output.shape[1:] == (32, 32, 1)
+
+    d = acgan_discriminator(32, 5, 1)
+    convs = [layer for layer in d.layers if type(layer).__name__ == "Conv2D"]
+    assert [(c.filters, c.strides) for c in convs] == [(32, (2, 2)), (64, (1, 1)), (128, (2, 2)), (256, (1, 1))]
+    assert [layer.rate for layer in d.layers if type(layer).__name__ == "Dropout"] == [0.5] * 4
+    assert [tuple(o.shape[1:]) for o in d.outputs] == [(1,), (5,)]

@@ -60,6 +60,8 @@ def repro(tmp_path_factory):
     y = np.repeat(np.array([0, 1, 2]), 30)
     np.savez(root / "own.npz", x=blob_images(y, 28), y=y)
     params = tiny_params(read_yaml(project / "params.yaml"), root / "own.npz", epochs=2)
+    # Two of the project's variants: a plain and a conditional one (grids per class, two inputs).
+    params["variants"] = {name: params["variants"][name] for name in ("dcgan", "acgan")}
     write_yaml(params, project / "params.yaml")
     result = dvc(project, "repro")
     return project, params, result
@@ -67,9 +69,9 @@ def repro(tmp_path_factory):
 
 def test_repro_runs_every_stage_and_shows_progress(repro):
     project, params, result = repro
-    for stage in ("prepare", "train@dcgan", "report"):
+    for stage in ("prepare", "train@dcgan", "train@acgan", "report"):
         assert f"Running stage '{stage}'" in result.stdout
-    assert "dcgan epoch   2/2" in result.stdout
+    assert "dcgan epoch   2/2" in result.stdout and "class_acc_fake" in result.stdout
     for png in ("class_samples", "last_grids", "losses", "accuracy"):
         assert (project / "reports" / "figures" / f"{png}.png").stat().st_size > 1000
     assert (project / "models" / "dcgan" / "generator.keras").is_file()
@@ -101,9 +103,10 @@ def test_mlflow_run_carries_params_tags_curves_grids_and_model(repro):
     try:
         client = MlflowClient(tracking_uri=uri)
         experiment = client.get_experiment_by_name(params["mlflow"]["experiment"])
-        runs = client.search_runs([experiment.experiment_id])
-        assert len(runs) == 1
-        run = runs[0]
+        runs = {r.info.run_name: r for r in client.search_runs([experiment.experiment_id])}
+        assert sorted(runs) == ["acgan", "dcgan"]
+        assert [m.step for m in client.get_metric_history(runs["acgan"].info.run_id, "class_acc_real")] == [1, 2]
+        run = runs["dcgan"]
         assert run.info.run_name == "dcgan" and run.info.status == "FINISHED"
 
         tags = run.data.tags
@@ -125,8 +128,10 @@ def test_mlflow_run_carries_params_tags_curves_grids_and_model(repro):
         assert {"model_card.json", "history.csv"} <= top
 
         models = client.search_logged_models(experiment_ids=[experiment.experiment_id])
-        assert [(m.name, m.source_run_id) for m in models] == [("generator", run.info.run_id)]
-        generator = mlflow.keras.load_model(f"models:/{models[0].model_id}")
+        assert sorted(m.source_run_id for m in models) == sorted(r.info.run_id for r in runs.values())
+        assert {m.name for m in models} == {"generator"}
+        logged_model = next(m for m in models if m.source_run_id == run.info.run_id)
+        generator = mlflow.keras.load_model(f"models:/{logged_model.model_id}")
         assert generator.output_shape == (None, 32, 32, 1)
     finally:
         mlflow.set_tracking_uri(previous)

@@ -32,7 +32,8 @@ def test_one_train_step_changes_both_networks(params, npz_file):
     gan = build_gan(cfg.variant("dcgan"), DataSpec(32, 1, data.num_classes), noise_dim=100, seed=0)
     before = {w.path: np.array(w) for net in (gan.generator, gan.discriminator) for w in net.trainable_weights}
 
-    batch = next(iter(make_dataset(data, 16, seed=0, conditional=False)))
+    dataset, _ = make_dataset(data, 16, seed=0, conditional=False, first_epoch=0, epochs=1)
+    batch = next(iter(dataset))
     logs = gan.train_on_batch(batch, return_dict=True)
 
     assert set(logs) == {"g_loss", "d_loss", "d_acc_real", "d_acc_fake"}
@@ -81,6 +82,24 @@ def test_batch_larger_than_the_data_is_refused_before_training(tiny_config):
     raw = tiny_config.model_dump()
     raw["train"]["batch_size"] = 10_000
     cfg = config_from_dict(raw, root=tiny_config.root)
-    with pytest.raises(ConfigError, match="batch_size 10000 is larger than the training set"):
+    with pytest.raises(ConfigError, match=r"variant dcgan takes 10000 images a step \(batch_size 10000\) but the training set has"):
         train(cfg, "dcgan")
     assert not (cfg.root / "mlflow.db").exists()
+
+
+def test_epoch_order_depends_on_seed_and_epoch_only(npz_file, params):
+    from ganlab.training import epoch_order
+
+    first = epoch_order(100, seed=0, epoch=3)
+    assert np.array_equal(first, epoch_order(100, seed=0, epoch=3))
+    assert sorted(first) == list(range(100))  # a permutation: every image once an epoch
+    assert not np.array_equal(first, epoch_order(100, seed=0, epoch=4))
+    assert not np.array_equal(first, epoch_order(100, seed=1, epoch=3))
+
+    data = prepare(config_from_dict(tiny_params(params, npz_file)).data, 0)
+    full, steps = make_dataset(data, 16, seed=0, conditional=False, first_epoch=0, epochs=3)
+    tail, _ = make_dataset(data, 16, seed=0, conditional=False, first_epoch=2, epochs=3)
+    batches = [b.numpy() for b in full]
+    assert len(batches) == 3 * steps
+    # Starting at epoch 2 (a resume) gives exactly the batches the full run had in epoch 2.
+    assert all(np.array_equal(a, b.numpy()) for a, b in zip(batches[2 * steps:], tail, strict=True))

@@ -38,6 +38,7 @@ class PathsConfig(_Strict):
     models: str = "models"
     training: str = "training"
     figures: str = "reports/figures"
+    checkpoints: str = "checkpoints"
 
 
 class DataConfig(_Strict):
@@ -99,8 +100,58 @@ class DCGANVariant(_VariantBase):
     beta_2: Annotated[float, Field(ge=0, lt=1)] = 0.999
 
 
+class SmoothedVariant(DCGANVariant):
+    """DCGAN with label smoothing (Salimans et al. 2016): real target alpha, fake target 0.
+
+    two_sided reproduces the study's code: fake target 1 - alpha, generator target alpha."""
+
+    family: Literal["smoothed"]  # type: ignore[assignment]
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.9
+    two_sided: bool = False
+
+
+class NoisedVariant(DCGANVariant):
+    """DCGAN with instance noise (Arjovsky and Bottou 2017): Gaussian noise on D's inputs,
+    its stddev drawn per batch from U(0, max_std)."""
+
+    family: Literal["noised"]  # type: ignore[assignment]
+    max_std: Annotated[float, Field(ge=0)] = 0.1
+    apply_to: Literal["both", "real"] = "both"  # "real" is the study's form
+    decay: bool = False  # scale max_std linearly from 1x to 0x over the training
+
+
+class ACGANVariant(_VariantBase):
+    """AC-GAN (Odena et al. 2017) with the study's networks. The study gives no optimiser;
+    the default is the AC-GAN paper's Adam(2e-4, beta_1 0.5)."""
+
+    family: Literal["acgan"]
+    learning_rate: PositiveFloat = 2e-4
+    beta_1: Annotated[float, Field(ge=0, lt=1)] = 0.5
+    beta_2: Annotated[float, Field(ge=0, lt=1)] = 0.999
+
+
+class WGANVariant(_VariantBase):
+    """WGAN with weight clipping (Arjovsky et al. 2017, Algorithm 1 and its defaults)."""
+
+    family: Literal["wgan"]
+    learning_rate: PositiveFloat = 5e-5
+    clip: PositiveFloat = 0.01
+    n_critic: PositiveInt = 5
+
+
+class WGANGPVariant(_VariantBase):
+    """WGAN with gradient penalty (Gulrajani et al. 2017, Algorithm 1 and its defaults)."""
+
+    family: Literal["wgan_gp"]
+    learning_rate: PositiveFloat = 1e-4
+    beta_1: Annotated[float, Field(ge=0, lt=1)] = 0.5
+    beta_2: Annotated[float, Field(ge=0, lt=1)] = 0.9
+    gp_weight: Annotated[float, Field(ge=0)] = 10.0
+    n_critic: PositiveInt = 5
+
+
 # One entry per GAN family; a new family adds its settings class here and its module in gans/.
-VARIANT_TYPES = (DCGANVariant,)
+VARIANT_TYPES = (DCGANVariant, SmoothedVariant, NoisedVariant, ACGANVariant, WGANVariant, WGANGPVariant)
 FAMILY_NAMES = tuple(get_args(t.model_fields["family"].annotation)[0] for t in VARIANT_TYPES)
 VariantConfig = Annotated[Union[VARIANT_TYPES], Field(discriminator="family")]
 
@@ -184,6 +235,10 @@ class Config(_Strict):
     def samples_dir(self, variant: str) -> Path:
         """The fixed-noise grid of every epoch, epoch_001.png, ..."""
         return self.training_dir(variant) / "samples"
+
+    def checkpoint_dir(self, variant: str) -> Path:
+        """The last epoch's full training state, kept between runs so a killed run resumes."""
+        return self.path(self.paths.checkpoints) / variant
 
     @property
     def figures_dir(self) -> Path:

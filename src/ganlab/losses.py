@@ -32,3 +32,45 @@ def discriminator_accuracy(real_logits, fake_logits):
     real = ops.mean(ops.cast(real_logits > 0, "float32"))
     fake = ops.mean(ops.cast(fake_logits < 0, "float32"))
     return real, fake
+
+
+def wasserstein_critic_loss(real_scores, fake_scores):
+    """E[f(G(z))] - E[f(x)]: the critic's loss of Arjovsky, Chintala and Bottou 2017,
+    "Wasserstein GAN", Algorithm 1 (the critic maximises E[f(x)] - E[f(G(z))])."""
+    return ops.mean(fake_scores) - ops.mean(real_scores)
+
+
+def wasserstein_generator_loss(fake_scores):
+    """-E[f(G(z))]: the generator's loss of Arjovsky et al. 2017, Algorithm 1."""
+    return -ops.mean(fake_scores)
+
+
+def gradient_penalty(gradients):
+    """E[(||grad f(x_hat)||_2 - 1)^2] over the batch, from the critic's gradients at the
+    interpolates x_hat (Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", eq. 3).
+    `gradients` has the batch on axis 0; the norm is taken over every other axis."""
+    flat = ops.reshape(gradients, (ops.shape(gradients)[0], -1))
+    norms = ops.sqrt(ops.sum(ops.square(flat), axis=1) + 1e-12)
+    return ops.mean(ops.square(norms - 1.0))
+
+
+def critic_accuracy(real_scores, fake_scores):
+    """A critic has no decision threshold, so "accuracy" here is relative to the other batch:
+    the share of real images scored above the mean fake score, and the share of fakes scored
+    below the mean real score. Both are 0.5-ish when the critic cannot tell them apart and 1
+    when it separates them completely, like a classifier's accuracies."""
+    real = ops.mean(ops.cast(real_scores > ops.mean(fake_scores), "float32"))
+    fake = ops.mean(ops.cast(fake_scores < ops.mean(real_scores), "float32"))
+    return real, fake
+
+
+def auxiliary_class_loss(labels, class_logits):
+    """-E[log P(C = c | x)]: the class term L_C of Odena et al. 2017, "Conditional Image
+    Synthesis with Auxiliary Classifier GANs", eq. 2-3, as a mean cross-entropy on logits."""
+    return ops.mean(ops.sparse_categorical_crossentropy(labels, class_logits, from_logits=True))
+
+
+def class_accuracy(labels, class_logits):
+    """Share of images whose auxiliary-head prediction is their label."""
+    predicted = ops.argmax(class_logits, axis=-1)
+    return ops.mean(ops.cast(ops.equal(predicted, ops.cast(labels, predicted.dtype)), "float32"))

@@ -48,3 +48,45 @@ def dcgan_discriminator(image_size: int, channels: int = 1) -> keras.Model:
         ],
         name="discriminator",
     )
+
+
+def acgan_generator(noise_dim: int, num_classes: int, image_size: int, channels: int = 1) -> keras.Model:
+    """[noise, one-hot label] -> Dense(relu) -> two (upsample, 3x3 conv) blocks -> tanh image.
+
+    The study's AC-GAN generator (Odena et al. 2017's conditioning by concatenation)."""
+    base = image_size // 4
+    noise = keras.Input((noise_dim,), name="noise")
+    label = keras.Input((num_classes,), name="label")
+    x = layers.Concatenate()([noise, label])
+    x = layers.Dense(base * base * 256, activation="relu")(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.Reshape((base, base, 256))(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.UpSampling2D()(x)
+    x = layers.Conv2D(128, 3, padding="same", activation="relu")(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.UpSampling2D()(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
+    x = layers.BatchNormalization()(x)
+    image = layers.Conv2D(channels, 3, padding="same", activation="tanh")(x)
+    return keras.Model([noise, label], image, name="generator")
+
+
+def acgan_discriminator(image_size: int, num_classes: int, channels: int = 1) -> keras.Model:
+    """image -> four 3x3 convs with dropout 0.5 -> (real/fake logit, class logits).
+
+    The study's heads are Dense(1, sigmoid) and Dense(K, softmax); they are kept as logits here
+    and the losses apply the sigmoid/softmax, the same objective computed stably."""
+    image = keras.Input((image_size, image_size, channels))
+    x = layers.Conv2D(32, 3, strides=2, padding="same")(image)
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.Dropout(0.5)(x)
+    for filters, strides in ((64, 1), (128, 2), (256, 1)):
+        x = layers.Conv2D(filters, 3, strides=strides, padding="same")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.LeakyReLU(0.2)(x)
+        x = layers.Dropout(0.5)(x)
+    x = layers.Flatten()(x)
+    source = layers.Dense(1, name="source")(x)
+    label = layers.Dense(num_classes, name="label")(x)
+    return keras.Model(image, [source, label], name="discriminator")

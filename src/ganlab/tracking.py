@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import imageio.v3 as iio
 import numpy as np
 
 from ganlab.config import Config
@@ -113,7 +114,18 @@ class RunLogger:
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=epoch)
         mlflow.log_image(grid, key="samples", step=epoch)
 
-    def log_generator(self, generator, model_card: dict, example_input: np.ndarray, example_output: np.ndarray) -> None:
+    def catch_up(self, history: list[dict], samples_dir: Path) -> None:
+        """After a resume: log the checkpointed epochs the killed process had not logged yet."""
+        from mlflow.tracking import MlflowClient
+
+        logged = MlflowClient().get_metric_history(self.run_id, "g_loss")
+        last = max((m.step for m in logged), default=0)
+        for row in history:
+            if row["epoch"] > last:
+                grid = iio.imread(samples_dir / f"epoch_{row['epoch']:03d}.png")
+                self.log_epoch(row["epoch"], {k: v for k, v in row.items() if k != "epoch"}, grid)
+
+    def log_generator(self, generator, model_card: dict, example_input, example_output: np.ndarray) -> None:
         import mlflow
         from mlflow.models import infer_signature
 
@@ -145,12 +157,18 @@ def _keras_requirements() -> list[str]:
 
 
 @contextmanager
-def training_run(cfg: Config, variant: str, data_facts: dict) -> Iterator[RunLogger]:
-    """An MLflow run named after the variant; FAILED if the block raises or is interrupted."""
+def training_run(cfg: Config, variant: str, data_facts: dict, run_id: str | None = None) -> Iterator[RunLogger]:
+    """An MLflow run named after the variant (or, resuming, the run it started); FAILED if the
+    block raises or is interrupted."""
     import mlflow
 
     uri = tracking_uri(cfg)
     experiment_id = ensure_experiment(cfg.mlflow.experiment, uri)
+    if run_id is not None:
+        with mlflow.start_run(run_id=run_id) as run:
+            mlflow.set_tag("resumed", "true")
+            yield RunLogger(run.info.run_id)
+        return
     with mlflow.start_run(experiment_id=experiment_id, run_name=variant,
                           tags=run_tags(cfg, variant, data_facts)) as run:
         mlflow.log_params(run_params(cfg, variant))

@@ -16,8 +16,9 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from ganlab.checkpoints import Checkpoint, fingerprint, read_checkpoint, restore_checkpoint, save_checkpoint
 from ganlab.config import Config, ConfigError, RunSettings
-from ganlab.data import Dataset, load_prepared, to_unit_range
+from ganlab.data import Dataset, load_prepared
 from ganlab.gans import GAN, DataSpec, build_gan
 from ganlab.grids import image_grid
 from ganlab.tracking import RunLogger, training_run
@@ -29,19 +30,35 @@ def seed_everything(seed: int, deterministic: bool) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def make_dataset(data: Dataset, batch_size: int, seed: int, conditional: bool) -> tf.data.Dataset:
-    """Shuffled full batches of images in [-1, 1] (with labels for conditional families).
+def epoch_order(num_images: int, seed: int, epoch: int) -> np.ndarray:
+    """The order an epoch visits the training images: a function of (seed, epoch) only, so a
+    resumed run sees exactly the batches an uninterrupted one would."""
+    return np.random.default_rng([seed, 2, epoch]).permutation(num_images)
+
+
+def make_dataset(data: Dataset, images_per_step: int, seed: int, conditional: bool,
+                 first_epoch: int, epochs: int) -> tuple[tf.data.Dataset, int]:
+    """Batches of images in [-1, 1] (with labels for conditional families) for epochs
+    first_epoch..epochs-1, and the steps per epoch.
 
     Full batches only: a short last batch would change BatchNorm statistics and the step's shape.
     """
-    images = to_unit_range(data.x_train)
-    tensors = (images, data.y_train) if conditional else images
-    return (
-        tf.data.Dataset.from_tensor_slices(tensors)
-        .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size, drop_remainder=True)
+    steps = len(data.y_train) // images_per_step
+    order = np.concatenate([epoch_order(len(data.y_train), seed, e)[: steps * images_per_step]
+                            for e in range(first_epoch, epochs)])
+    images, labels = tf.constant(data.x_train), tf.constant(data.y_train)
+
+    def gather(indices):
+        batch = (tf.cast(tf.gather(images, indices), tf.float32) - 127.5) / 127.5
+        return (batch, tf.gather(labels, indices)) if conditional else batch
+
+    dataset = (
+        tf.data.Dataset.from_tensor_slices(order)
+        .batch(images_per_step, drop_remainder=True)
+        .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )
+    return dataset, steps
 
 
 def fixed_noise(seed: int, count: int, noise_dim: int) -> np.ndarray:
@@ -50,7 +67,8 @@ def fixed_noise(seed: int, count: int, noise_dim: int) -> np.ndarray:
 
 
 def sample_grid(gan: GAN, noise: np.ndarray, grid_size: int) -> np.ndarray:
-    return image_grid(gan.generate(noise), columns=grid_size)
+    grid_noise, labels, columns = gan.grid_inputs(noise, grid_size)
+    return image_grid(gan.generate(grid_noise, labels), columns=columns)
 
 
 def _duration(seconds: float) -> str:
@@ -60,15 +78,17 @@ def _duration(seconds: float) -> str:
 
 
 class EpochReporter(keras.callbacks.Callback):
-    """Per epoch: console progress, the fixed-noise grid, the history row, the MLflow log."""
+    """Per epoch: the fixed-noise grid, the history row, the checkpoint, the MLflow log and
+    the console line, in that order: what is logged is always covered by a checkpoint."""
 
-    def __init__(self, settings: RunSettings, steps: int, noise: np.ndarray, history_file: Path,
-                 samples_dir: Path, logger: RunLogger):
+    def __init__(self, settings: RunSettings, steps: int, images_per_step: int, noise: np.ndarray,
+                 history: list[dict], paths: dict[str, Path], logger: RunLogger, run_fingerprint: str):
         super().__init__()
         self.settings, self.steps, self.noise, self.logger = settings, steps, noise, logger
-        self.history_file = history_file
-        self.samples_dir = samples_dir
-        self.rows: list[dict[str, float]] = []
+        self.images_per_step = images_per_step
+        self.rows = list(history)
+        self.paths = paths
+        self.fingerprint = run_fingerprint
         self.bar: tqdm | None = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -86,13 +106,16 @@ class EpochReporter(keras.callbacks.Callback):
         seconds = time.perf_counter() - self.started
         step = epoch + 1  # MLflow steps and file names count epochs from 1
         row = {"epoch": step, **{k: float(logs[k]) for k in self.model.metric_names}}
-        row["images_per_sec"] = self.steps * self.settings.batch_size / seconds
+        row["images_per_sec"] = self.steps * self.images_per_step / seconds
         row["epoch_seconds"] = seconds
         self.rows.append(row)
 
         grid = sample_grid(self.model, self.noise, self.settings.grid_size)
-        iio.imwrite(self.samples_dir / f"epoch_{step:03d}.png", grid)
-        self._write_history()
+        iio.imwrite(self.paths["samples"] / f"epoch_{step:03d}.png", grid)
+        write_history(self.paths["history"], self.rows)
+        save_checkpoint(self.paths["checkpoint"], self.model, Checkpoint(
+            epoch=step, run_id=self.logger.run_id, fingerprint=self.fingerprint, history=self.rows,
+            complete=step == self.settings.epochs))
         self.logger.log_epoch(step, {k: v for k, v in row.items() if k != "epoch"}, grid)
 
         mean_seconds = float(np.mean([r["epoch_seconds"] for r in self.rows]))
@@ -101,11 +124,12 @@ class EpochReporter(keras.callbacks.Callback):
         print(f"{self.settings.variant} epoch {step:>3}/{self.settings.epochs}  {curves}  "
               f"| {row['images_per_sec']:.0f} img/s  {seconds:.1f}s  ETA {_duration(eta)}", flush=True)
 
-    def _write_history(self) -> None:
-        with open(self.history_file, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(self.rows[0]))
-            writer.writeheader()
-            writer.writerows(self.rows)
+
+def write_history(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _fresh_dir(path: Path) -> Path:
@@ -115,34 +139,73 @@ def _fresh_dir(path: Path) -> Path:
     return path
 
 
+def example_io(gan: GAN, noise: np.ndarray, grid_size: int) -> tuple:
+    """A few (input, output) pairs of the generator, for the logged model's signature."""
+    grid_noise, labels, _ = gan.grid_inputs(noise, grid_size)
+    grid_noise, labels = grid_noise[:4], None if labels is None else labels[:4]
+    images = gan.generate(grid_noise, labels)
+    if labels is None:
+        return grid_noise, images
+    return {"noise": grid_noise, "label": np.eye(gan.num_classes, dtype=np.float32)[labels]}, images
+
+
+def resumable(checkpoint: Checkpoint | None, run_fingerprint: str, epochs: int) -> bool:
+    """A checkpoint is resumed from when it belongs to these settings and data and is unfinished;
+    a finished one means this is a deliberate rerun (`dvc repro -f`), which starts afresh."""
+    return (checkpoint is not None and checkpoint.fingerprint == run_fingerprint
+            and not checkpoint.complete and 0 < checkpoint.epoch < epochs)
+
+
 def train(cfg: Config, variant: str) -> dict:
-    """Train one variant as params.yaml says; returns (and writes) its summary."""
+    """Train one variant as params.yaml says (resuming its unfinished checkpoint if it has
+    one); returns (and writes) its summary."""
     settings = cfg.run_settings(variant)
     data = load_prepared(cfg.prepared_dataset)
     facts = json.loads(cfg.prepared_facts.read_text()) if cfg.prepared_facts.is_file() else {}
-    steps = len(data.y_train) // settings.batch_size
-    if steps == 0:
-        raise ConfigError(
-            f"batch_size {settings.batch_size} is larger than the training set ({len(data.y_train)} images): "
-            f"lower train.batch_size (or variants.{variant}.batch_size), or keep more data (data.per_class)"
-        )
+    spec = DataSpec(image_size=data.x_train.shape[1], channels=data.x_train.shape[3], num_classes=data.num_classes)
 
     seed_everything(settings.seed, settings.deterministic)
-    spec = DataSpec(image_size=data.x_train.shape[1], channels=data.x_train.shape[3], num_classes=data.num_classes)
     gan = build_gan(cfg.variant(variant), spec, settings.noise_dim, settings.seed)
-    dataset = make_dataset(data, settings.batch_size, settings.seed, gan.conditional)
-    noise = fixed_noise(settings.seed, settings.grid_size**2, settings.noise_dim)
+    images_per_step = settings.batch_size * gan.batches_per_step
+    if len(data.y_train) < images_per_step:
+        raise ConfigError(
+            f"variant {variant} takes {images_per_step} images a step (batch_size {settings.batch_size}"
+            + (f" x {gan.batches_per_step} critic batches" if gan.batches_per_step > 1 else "")
+            + f") but the training set has {len(data.y_train)}: lower train.batch_size "
+            f"(or variants.{variant}.batch_size), or keep more data (data.per_class)"
+        )
 
-    _fresh_dir(cfg.training_dir(variant))
-    cfg.samples_dir(variant).mkdir()
+    run_fingerprint = fingerprint(
+        {"run": settings.model_dump(), "options": cfg.variant(variant).model_dump()},
+        facts.get("dataset_sha256") or data.source_sha256,
+    )
+    checkpoint = read_checkpoint(cfg.checkpoint_dir(variant))
+    resume = resumable(checkpoint, run_fingerprint, settings.epochs)
+    first_epoch = checkpoint.epoch if resume else 0
+    if resume:
+        restore_checkpoint(cfg.checkpoint_dir(variant), gan)
+        print(f"{variant}: resuming after epoch {first_epoch} from {cfg.checkpoint_dir(variant)}", flush=True)
+    else:
+        _fresh_dir(cfg.samples_dir(variant))
+    cfg.training_dir(variant).mkdir(parents=True, exist_ok=True)
+    cfg.samples_dir(variant).mkdir(parents=True, exist_ok=True)
     model_dir = _fresh_dir(cfg.model_dir(variant))
 
+    dataset, steps = make_dataset(data, images_per_step, settings.seed, gan.conditional, first_epoch, settings.epochs)
+    gan.total_steps = steps * settings.epochs
+    noise = fixed_noise(settings.seed, settings.grid_size**2, settings.noise_dim)
+    paths = {"samples": cfg.samples_dir(variant), "history": cfg.history_file(variant),
+             "checkpoint": cfg.checkpoint_dir(variant)}
+    history = checkpoint.history if resume else []
+
     print(f"{variant}: {settings.family}, {len(data.y_train)} images of {data.num_classes} classes, "
-          f"{settings.epochs} epochs of {steps} steps (batch {settings.batch_size})", flush=True)
-    with training_run(cfg, variant, facts) as logger:
-        reporter = EpochReporter(settings, steps, noise, cfg.history_file(variant), cfg.samples_dir(variant), logger)
-        # shuffle=False: the tf.data pipeline shuffles, seeded; fit's own flag does not apply to it.
-        gan.fit(dataset, epochs=settings.epochs, verbose=0, shuffle=False, callbacks=[reporter])
+          f"{settings.epochs} epochs of {steps} steps ({images_per_step} images a step)", flush=True)
+    with training_run(cfg, variant, facts, run_id=checkpoint.run_id if resume else None) as logger:
+        if resume:
+            logger.catch_up(history, paths["samples"])
+        reporter = EpochReporter(settings, steps, images_per_step, noise, history, paths, logger, run_fingerprint)
+        gan.fit(dataset, epochs=settings.epochs, initial_epoch=first_epoch, steps_per_epoch=steps,
+                verbose=0, shuffle=False, callbacks=[reporter])  # the order is epoch_order()
 
         card = {
             "variant": variant, "family": settings.family, "noise_dim": settings.noise_dim,
@@ -152,17 +215,17 @@ def train(cfg: Config, variant: str) -> dict:
         }
         gan.generator.save(model_dir / "generator.keras")
         (model_dir / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
-        logger.log_generator(gan.generator, card, noise[:4], gan.generate(noise[:4]))
+        logger.log_generator(gan.generator, card, *example_io(gan, noise, settings.grid_size))
         logger.log_files([cfg.history_file(variant)])
 
-    last = reporter.rows[-1]
+    rows = reporter.rows
     summary = {
         "variant": variant,
         "mlflow_run_id": logger.run_id,
         "epochs": settings.epochs,
-        **{k: last[k] for k in gan.metric_names},
-        "images_per_sec": float(np.median([r["images_per_sec"] for r in reporter.rows])),
-        "train_seconds": float(sum(r["epoch_seconds"] for r in reporter.rows)),
+        **{k: rows[-1][k] for k in gan.metric_names},
+        "images_per_sec": float(np.median([r["images_per_sec"] for r in rows])),
+        "train_seconds": float(sum(r["epoch_seconds"] for r in rows)),
     }
     cfg.summary_file(variant).write_text(json.dumps(summary, indent=2) + "\n")
     return summary

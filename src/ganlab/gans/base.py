@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+SHARED_METRICS = ("g_loss", "d_loss", "d_acc_real", "d_acc_fake")
+
 
 @dataclass(frozen=True)
 class DataSpec:
@@ -21,18 +23,23 @@ class DataSpec:
 class GAN(keras.Model):
     """Base class: subclasses define `train_step` and report through `record`."""
 
-    # The curves every variant logs per epoch (step = epoch), in this order.
-    metric_names: tuple[str, ...] = ("g_loss", "d_loss", "d_acc_real", "d_acc_fake")
+    # The curves every variant logs per epoch (step = epoch), in this order; families add theirs.
+    metric_names: tuple[str, ...] = SHARED_METRICS
     # Conditional families (AC-GAN) set this: batches are (images, labels), grids are per class.
     conditional: bool = False
+    # Real batches one train_step consumes: a WGAN's critic takes n_critic of them per G step.
+    batches_per_step: int = 1
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, noise_dim: int, seed: int, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.noise_dim = noise_dim
+        # All randomness inside train steps draws from here, so it is seeded and checkpointed.
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.trackers = [keras.metrics.Mean(name=name) for name in self.metric_names]
+        # Steps of the whole training, for schedules; train() sets it before fit().
+        self.total_steps = 1
 
     def compile(self, d_optimizer: keras.optimizers.Optimizer, g_optimizer: keras.optimizers.Optimizer, **kwargs):
         super().compile(**kwargs)
@@ -54,6 +61,10 @@ class GAN(keras.Model):
         for tracker in self.trackers:
             tracker.update_state(values[tracker.name])
         return {tracker.name: tracker.result() for tracker in self.trackers}
+
+    def grid_inputs(self, noise: np.ndarray, grid_size: int) -> tuple[np.ndarray, np.ndarray | None, int]:
+        """(noise, labels, columns) of the fixed-noise sample grid: grid_size x grid_size draws."""
+        return noise[: grid_size * grid_size], None, grid_size
 
     def generate(self, noise: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """Images in [-1, 1] for the given noise (and labels, for conditional families)."""

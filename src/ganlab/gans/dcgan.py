@@ -1,5 +1,8 @@
 """The study's DCGAN (Radford et al. 2016) trained as the TensorFlow DCGAN tutorial trains it:
-one noise batch, both tapes around the same forward pass, one D and one G update per batch."""
+one noise batch, both tapes around the same forward pass, one D and one G update per batch.
+
+The stabilisers (smoothed.py, noised.py) are this train step with other targets or with
+noise on the discriminator's inputs: they override `discriminator_inputs` or the targets."""
 
 from __future__ import annotations
 
@@ -13,15 +16,25 @@ from ganlab.models import dcgan_discriminator, dcgan_generator
 
 
 class DCGAN(GAN):
+    # BCE targets: D wants real -> real_target, fake -> fake_target; G wants fake -> generator_target.
+    real_target = 1.0
+    fake_target = 0.0
+    generator_target = 1.0
+
+    def discriminator_inputs(self, real, fake):
+        """What D sees of a real and a fake batch (the identity here)."""
+        return real, fake
+
     def train_step(self, data):
         real = data[0] if isinstance(data, tuple) else data
         noise = self.sample_noise(tf.shape(real)[0])
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(noise, training=True)
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(fake, training=True)
-            d_loss = minimax_discriminator_loss(real_logits, fake_logits)
-            g_loss = minimax_generator_loss(fake_logits)
+            seen_real, seen_fake = self.discriminator_inputs(real, fake)
+            real_logits = self.discriminator(seen_real, training=True)
+            fake_logits = self.discriminator(seen_fake, training=True)
+            d_loss = minimax_discriminator_loss(real_logits, fake_logits, self.real_target, self.fake_target)
+            g_loss = minimax_generator_loss(fake_logits, self.generator_target)
         d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_weights)
         g_grads = g_tape.gradient(g_loss, self.generator.trainable_weights)
         self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
@@ -30,16 +43,20 @@ class DCGAN(GAN):
         return self.record(g_loss=g_loss, d_loss=d_loss, d_acc_real=acc_real, d_acc_fake=acc_fake)
 
 
-def build(options: DCGANVariant, data: DataSpec, noise_dim: int, seed: int) -> GAN:
-    gan = DCGAN(
+def build_dcgan(cls: type[DCGAN], options: DCGANVariant, data: DataSpec, noise_dim: int, seed: int) -> DCGAN:
+    gan = cls(
         dcgan_generator(noise_dim, data.image_size, data.channels),
         dcgan_discriminator(data.image_size, data.channels),
         noise_dim=noise_dim,
         seed=seed,
-        name="dcgan",
+        name=options.family,
     )
     gan.compile(
         d_optimizer=keras.optimizers.Adam(options.learning_rate, options.beta_1, options.beta_2),
         g_optimizer=keras.optimizers.Adam(options.learning_rate, options.beta_1, options.beta_2),
     )
     return gan
+
+
+def build(options: DCGANVariant, data: DataSpec, noise_dim: int, seed: int) -> GAN:
+    return build_dcgan(DCGAN, options, data, noise_dim, seed)

@@ -26,7 +26,7 @@ def build_report(cfg: Config) -> list[Path]:
     return [
         figures.class_samples(data.x_train, data.y_train, data.class_names, out / "class_samples.png"),
         figures.last_grids(grids, out / "last_grids.png"),
-        figures.curves(histories, {"g_loss": "generator", "d_loss": "discriminator"}, "loss",
+        figures.curves(histories, {"g_loss": "generator", "d_loss": "discriminator (critic)"}, "loss",
                        "Generator and discriminator loss per epoch", out / "losses.png"),
         figures.curves(histories, {"d_acc_real": "on real", "d_acc_fake": "on fake"}, "accuracy",
                        "Discriminator accuracy per epoch", out / "accuracy.png"),

@@ -1,0 +1,87 @@
+"""WGAN (Arjovsky, Chintala and Bottou 2017, "Wasserstein GAN", Algorithm 1): a critic with an
+unbounded score, trained n_critic times per generator step with RMSProp, its weights clipped
+to [-c, c] after every critic step. The critic is the study's DCGAN discriminator (its output is
+already linear).
+
+One train_step is one generator iteration: it receives n_critic real batches at once and gives
+each critic step its own batch, so an epoch still shows the critic every training image once.
+
+Curves: `d_loss` is the critic loss E[f(fake)] - E[f(real)], `wasserstein` the estimate
+E[f(real)] - E[f(fake)] (both averaged over the critic steps), and, since a critic has no
+threshold, `d_acc_real` is the share of real images scored above the batch's mean fake score and
+`d_acc_fake` the share of fakes scored below the mean real score (see losses.critic_accuracy).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from ganlab.config import WGANVariant
+from ganlab.gans.base import SHARED_METRICS, GAN, DataSpec
+from ganlab.losses import critic_accuracy, wasserstein_critic_loss, wasserstein_generator_loss
+from ganlab.models import dcgan_discriminator, dcgan_generator
+
+
+class WGAN(GAN):
+    metric_names = (*SHARED_METRICS, "wasserstein")
+
+    def __init__(self, *args, n_critic: int, clip: float | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.n_critic = n_critic
+        self.batches_per_step = n_critic
+        self.clip = clip
+
+    def critic_loss(self, real, fake, real_scores, fake_scores):
+        return wasserstein_critic_loss(real_scores, fake_scores)
+
+    def critic_step(self, real):
+        fake = self.generator(self.sample_noise(tf.shape(real)[0]), training=True)
+        with tf.GradientTape() as tape:
+            real_scores = self.discriminator(real, training=True)
+            fake_scores = self.discriminator(fake, training=True)
+            loss = self.critic_loss(real, fake, real_scores, fake_scores)
+        grads = tape.gradient(loss, self.discriminator.trainable_weights)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+        if self.clip is not None:
+            for weight in self.discriminator.trainable_weights:
+                weight.assign(ops.clip(weight, -self.clip, self.clip))
+        estimate = ops.mean(real_scores) - ops.mean(fake_scores)
+        return loss, estimate, critic_accuracy(real_scores, fake_scores)
+
+    def train_step(self, data):
+        reals = data[0] if isinstance(data, tuple) else data
+        batch = tf.shape(reals)[0] // self.n_critic
+        losses, estimates, accs_real, accs_fake = [], [], [], []
+        for i in range(self.n_critic):  # unrolled at trace time: n_critic is a Python int
+            loss, estimate, (acc_real, acc_fake) = self.critic_step(reals[i * batch:(i + 1) * batch])
+            losses.append(loss), estimates.append(estimate), accs_real.append(acc_real), accs_fake.append(acc_fake)
+
+        with tf.GradientTape() as tape:
+            fake = self.generator(self.sample_noise(batch), training=True)
+            g_loss = wasserstein_generator_loss(self.discriminator(fake, training=True))
+        grads = tape.gradient(g_loss, self.generator.trainable_weights)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+        mean = lambda values: ops.mean(ops.stack(values))  # noqa: E731
+        return self.record(g_loss=g_loss, d_loss=mean(losses), wasserstein=mean(estimates),
+                           d_acc_real=mean(accs_real), d_acc_fake=mean(accs_fake))
+
+
+def build_wgan(cls: type[WGAN], data: DataSpec, noise_dim: int, seed: int, n_critic: int, clip: float | None,
+               d_optimizer: keras.optimizers.Optimizer, g_optimizer: keras.optimizers.Optimizer, name: str) -> WGAN:
+    gan = cls(
+        dcgan_generator(noise_dim, data.image_size, data.channels),
+        dcgan_discriminator(data.image_size, data.channels),
+        noise_dim=noise_dim, seed=seed, n_critic=n_critic, clip=clip, name=name,
+    )
+    gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer)
+    return gan
+
+
+def build(options: WGANVariant, data: DataSpec, noise_dim: int, seed: int) -> GAN:
+    return build_wgan(
+        WGAN, data, noise_dim, seed, options.n_critic, options.clip,
+        d_optimizer=keras.optimizers.RMSprop(options.learning_rate),
+        g_optimizer=keras.optimizers.RMSprop(options.learning_rate), name="wgan",
+    )

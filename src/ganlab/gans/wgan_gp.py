@@ -1,0 +1,42 @@
+"""WGAN-GP (Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", Algorithm 1): the
+WGAN of wgan.py without clipping, its critic loss plus lambda * E[(||grad f(x_hat)||_2 - 1)^2]
+at x_hat = eps * x + (1 - eps) * G(z), eps ~ U(0, 1) drawn per sample (keras-io's example
+draws it from a normal, a known bug), Adam(1e-4, 0.5, 0.9), n_critic 5, lambda 10.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from ganlab.config import WGANGPVariant
+from ganlab.gans.base import GAN, DataSpec
+from ganlab.gans.wgan import WGAN, build_wgan
+from ganlab.losses import gradient_penalty, wasserstein_critic_loss
+
+
+class WGANGP(WGAN):
+    gp_weight = 10.0
+
+    def interpolates(self, real, fake):
+        eps = keras.random.uniform((tf.shape(real)[0], 1, 1, 1), 0.0, 1.0, seed=self.seed_generator)
+        return eps * real + (1.0 - eps) * fake
+
+    def critic_loss(self, real, fake, real_scores, fake_scores):
+        mixed = self.interpolates(real, fake)
+        with tf.GradientTape() as tape:
+            tape.watch(mixed)
+            scores = self.discriminator(mixed, training=True)
+        penalty = gradient_penalty(tape.gradient(scores, mixed))
+        return wasserstein_critic_loss(real_scores, fake_scores) + self.gp_weight * penalty
+
+
+def build(options: WGANGPVariant, data: DataSpec, noise_dim: int, seed: int) -> GAN:
+    gan = build_wgan(
+        WGANGP, data, noise_dim, seed, options.n_critic, clip=None,
+        d_optimizer=keras.optimizers.Adam(options.learning_rate, options.beta_1, options.beta_2),
+        g_optimizer=keras.optimizers.Adam(options.learning_rate, options.beta_1, options.beta_2),
+        name="wgan_gp",
+    )
+    gan.gp_weight = options.gp_weight
+    return gan

@@ -1,0 +1,109 @@
+"""Runs that can be trusted: the same params give the same weights, and a training killed
+mid-way resumes from its checkpoint into the same MLflow run and ends where an uninterrupted
+run ends, bit for bit."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import REPO, tiny_params, write_yaml
+
+TIMING = {"images_per_sec", "epoch_seconds"}
+
+
+def checkpoint_arrays(project: Path, variant: str) -> dict[str, np.ndarray]:
+    with np.load(project / "checkpoints" / variant / "checkpoint.npz") as npz:
+        return {k: npz[k] for k in npz.files if k != "meta"}
+
+
+def history(project: Path, variant: str) -> list[dict]:
+    with open(project / "training" / variant / "history.csv") as fh:
+        return [{k: v for k, v in row.items() if k not in TIMING} for row in csv.DictReader(fh)]
+
+
+def make_project(root: Path, params: dict, npz_file: Path, variants: dict, epochs: int) -> Path:
+    root.mkdir(parents=True)
+    params = tiny_params(params, npz_file, epochs=epochs, batch_size=8)
+    params["variants"] = variants
+    write_yaml(params, root / "params.yaml")
+    env = stage_env(root)
+    subprocess.run([sys.executable, str(REPO / "pipeline" / "prepare.py")], cwd=root, env=env, check=True,
+                   capture_output=True)
+    return root
+
+
+def stage_env(project: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
+    return {**env, "GANLAB_PARAMS": str(project / "params.yaml"), "PYTHONUNBUFFERED": "1"}
+
+
+def train(project: Path, variant: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, str(REPO / "pipeline" / "train.py"), variant], cwd=project,
+                            env=stage_env(project), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_same_params_same_weights_and_metrics(tmp_path, params, npz_file):
+    # A WGAN: dropout, noise, n_critic batches per step and clipping, all in play.
+    variants = {"wgan": {"family": "wgan", "n_critic": 2}}
+    a = make_project(tmp_path / "a", params, npz_file, variants, epochs=2)
+    b = make_project(tmp_path / "b", params, npz_file, variants, epochs=2)
+    train(a, "wgan")
+    train(b, "wgan")
+    assert history(a, "wgan") == history(b, "wgan")
+    arrays_a, arrays_b = checkpoint_arrays(a, "wgan"), checkpoint_arrays(b, "wgan")
+    assert arrays_a.keys() == arrays_b.keys()
+    assert all(np.array_equal(arrays_a[k], arrays_b[k]) for k in arrays_a)
+
+
+@pytest.mark.slow
+def test_killed_training_resumes_into_the_same_run_and_ends_identical(tmp_path, params, npz_file):
+    from mlflow.tracking import MlflowClient
+
+    # Instance noise with decay: Adam's state, the seed generators and the schedule must all resume.
+    epochs, variant = 6, "noised"
+    variants = {variant: {"family": "noised", "decay": True}}
+    reference = make_project(tmp_path / "reference", params, npz_file, variants, epochs)
+    killed = make_project(tmp_path / "killed", params, npz_file, variants, epochs)
+    train(reference, variant)
+
+    # Kill -9 (no clean-up at all) once the second epoch is reported: its checkpoint is on disk.
+    proc = subprocess.Popen([sys.executable, str(REPO / "pipeline" / "train.py"), variant], cwd=killed,
+                            env=stage_env(killed), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for line in proc.stdout:
+        if f"epoch   2/{epochs}" in line:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    from ganlab.checkpoints import read_checkpoint
+
+    stopped = read_checkpoint(killed / "checkpoints" / variant)
+    assert stopped is not None and 2 <= stopped.epoch < epochs, "the kill came too late to test a resume"
+
+    resumed = train(killed, variant)
+    assert f"resuming after epoch {stopped.epoch}" in resumed.stdout
+
+    assert history(killed, variant) == history(reference, variant)
+    final, expected = checkpoint_arrays(killed, variant), checkpoint_arrays(reference, variant)
+    assert all(np.array_equal(final[k], expected[k]) for k in expected)
+    assert sorted(p.name for p in (killed / "training" / variant / "samples").iterdir()) == \
+        [f"epoch_{e:03d}.png" for e in range(1, epochs + 1)]
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{killed / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("ganlab").experiment_id])
+    assert len(runs) == 1, "the resumed training must continue the killed run, not start another"
+    run = runs[0]
+    assert run.info.run_id == stopped.run_id and run.info.status == "FINISHED"
+    assert run.data.tags.get("resumed") == "true"
+    steps = [m.step for m in client.get_metric_history(run.info.run_id, "g_loss")]
+    assert sorted(steps) == list(range(1, epochs + 1))  # every epoch once: none lost, none twice
