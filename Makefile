@@ -27,8 +27,10 @@ data:
 
 repro: setup
 	$(BIN)/dvc repro
+	$(BIN)/python pipeline/readme_results.py
 	@echo
 	@echo "Report figures: $(CURDIR)/reports/figures/"
+	@echo "Metrics:        $(CURDIR)/reports/metrics.json (dvc metrics show), table in README.md"
 	@echo "MLflow store:   $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db} (artifacts in $(CURDIR)/mlartifacts)"
 	@echo "Open the UI:    $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000"
 

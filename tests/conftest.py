@@ -84,7 +84,9 @@ def npz_file(tmp_path) -> Path:
 def tiny_params(params: dict, data_file: Path, epochs: int = 1, batch_size: int = 16) -> dict:
     """The project's params, shrunk to seconds: a small npz, a short run, a small grid."""
     params["data"].update(source="npz", path=str(data_file), classes=None, per_class=None)
-    params["train"].update(epochs=epochs, batch_size=batch_size, grid_size=3)
+    params["train"].update(epochs=epochs, batch_size=batch_size, grid_size=3, fid_every=0, fid_samples=40)
+    params["judge"].update(epochs=2, batch_size=16)
+    params["evaluate"].update(samples=40, kid_subsets=5, kid_subset_size=20)
     return params
 
 

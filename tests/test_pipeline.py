@@ -3,6 +3,7 @@ it left in DVC and in MLflow."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -62,6 +63,7 @@ def repro(tmp_path_factory):
     params = tiny_params(read_yaml(project / "params.yaml"), root / "own.npz", epochs=2)
     # Two of the project's variants: a plain and a conditional one (grids per class, two inputs).
     params["variants"] = {name: params["variants"][name] for name in ("dcgan", "acgan")}
+    params["train"]["fid_every"] = 1
     write_yaml(params, project / "params.yaml")
     result = dvc(project, "repro")
     return project, params, result
@@ -69,12 +71,14 @@ def repro(tmp_path_factory):
 
 def test_repro_runs_every_stage_and_shows_progress(repro):
     project, params, result = repro
-    for stage in ("prepare", "train@dcgan", "train@acgan", "report"):
+    for stage in ("prepare", "judge", "train@dcgan", "train@acgan", "evaluate", "report"):
         assert f"Running stage '{stage}'" in result.stdout
     assert "dcgan epoch   2/2" in result.stdout and "class_acc_fake" in result.stdout
     for png in ("class_samples", "last_grids", "losses", "accuracy"):
         assert (project / "reports" / "figures" / f"{png}.png").stat().st_size > 1000
-    assert (project / "models" / "dcgan" / "generator.keras").is_file()
+    for variant in ("dcgan", "acgan"):
+        assert (project / "models" / variant / "generator.keras").is_file()
+        assert (project / "models" / variant / "generator_best.keras").is_file()
     assert (project / "dvc.lock").is_file()
 
 
@@ -86,8 +90,18 @@ def test_second_repro_does_nothing_and_status_is_clean(repro):
 
 def test_dvc_sees_metrics_and_plots(repro):
     project, _, _ = repro
-    metrics = dvc(project, "metrics", "show", "--json").stdout
-    assert "g_loss" in metrics and "train_images" in metrics
+    metrics = json.loads(dvc(project, "metrics", "show", "--json").stdout)
+    files = metrics[""]["data"]
+    evaluation = files["reports/metrics.json"]["data"]
+    for variant in ("dcgan", "acgan"):
+        assert {"fid", "kid", "precision", "recall", "density", "coverage", "classifier_score"} \
+            <= set(evaluation["variants"][variant])
+        assert "g_loss" in files[f"training/{variant}/summary.json"]["data"]
+    assert "class_accuracy" in evaluation["variants"]["acgan"]
+    assert set(evaluation["references"]) == {"real_test", "noise"}
+    # The floor is below the ceiling (trained variants sit between them on the default run).
+    assert evaluation["references"]["real_test"]["fid"] < evaluation["references"]["noise"]["fid"]
+    assert "| dcgan |" in (project / "reports" / "results.md").read_text()
     plots = dvc(project, "plots", "show", "--json").stdout
     assert "history.csv" in plots
 
@@ -103,7 +117,7 @@ def test_mlflow_run_carries_params_tags_curves_grids_and_model(repro):
     try:
         client = MlflowClient(tracking_uri=uri)
         experiment = client.get_experiment_by_name(params["mlflow"]["experiment"])
-        runs = {r.info.run_name: r for r in client.search_runs([experiment.experiment_id])}
+        runs = {r.info.run_name: r for r in client.search_runs([experiment.experiment_id], "tags.variant != ''")}
         assert sorted(runs) == ["acgan", "dcgan"]
         assert [m.step for m in client.get_metric_history(runs["acgan"].info.run_id, "class_acc_real")] == [1, 2]
         run = runs["dcgan"]
@@ -119,11 +133,14 @@ def test_mlflow_run_carries_params_tags_curves_grids_and_model(repro):
         assert logged["data.source"] == "npz" and logged["epochs"] == "2" and logged["batch_size"] == "16"
         assert logged["options.learning_rate"] == "0.0001"
 
-        for key in ("g_loss", "d_loss", "d_acc_real", "d_acc_fake"):
+        for key in ("g_loss", "d_loss", "d_acc_real", "d_acc_fake", "fid"):
             assert [m.step for m in client.get_metric_history(run.info.run_id, key)] == [1, 2]
 
         images = [a.path for a in client.list_artifacts(run.info.run_id, "images")]
         assert sum(p.endswith(".png") and "samples" in p for p in images) == 2  # one grid per epoch
+        assert run.data.metrics["eval_fid"] > 0 and "eval_precision" in run.data.metrics
+        judge_runs = client.search_runs([experiment.experiment_id], "tags.role = 'judge'")
+        assert len(judge_runs) == 1 and "test_accuracy" in judge_runs[0].data.metrics
         top = {a.path for a in client.list_artifacts(run.info.run_id)}
         assert {"model_card.json", "history.csv"} <= top
 

@@ -5,6 +5,7 @@ run ends, bit for bit."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -29,14 +30,16 @@ def history(project: Path, variant: str) -> list[dict]:
         return [{k: v for k, v in row.items() if k not in TIMING} for row in csv.DictReader(fh)]
 
 
-def make_project(root: Path, params: dict, npz_file: Path, variants: dict, epochs: int) -> Path:
+def make_project(root: Path, params: dict, npz_file: Path, variants: dict, epochs: int, fid_every: int = 0) -> Path:
     root.mkdir(parents=True)
     params = tiny_params(params, npz_file, epochs=epochs, batch_size=8)
     params["variants"] = variants
+    params["train"]["fid_every"] = fid_every
     write_yaml(params, root / "params.yaml")
     env = stage_env(root)
-    subprocess.run([sys.executable, str(REPO / "pipeline" / "prepare.py")], cwd=root, env=env, check=True,
-                   capture_output=True)
+    for stage in ("prepare.py", "judge.py") if fid_every else ("prepare.py",):
+        subprocess.run([sys.executable, str(REPO / "pipeline" / stage)], cwd=root, env=env, check=True,
+                       capture_output=True)
     return root
 
 
@@ -72,8 +75,9 @@ def test_killed_training_resumes_into_the_same_run_and_ends_identical(tmp_path, 
     # Instance noise with decay: Adam's state, the seed generators and the schedule must all resume.
     epochs, variant = 6, "noised"
     variants = {variant: {"family": "noised", "decay": True}}
-    reference = make_project(tmp_path / "reference", params, npz_file, variants, epochs)
-    killed = make_project(tmp_path / "killed", params, npz_file, variants, epochs)
+    # With an FID every 2 epochs: the best generator so far must survive the kill too.
+    reference = make_project(tmp_path / "reference", params, npz_file, variants, epochs, fid_every=2)
+    killed = make_project(tmp_path / "killed", params, npz_file, variants, epochs, fid_every=2)
     train(reference, variant)
 
     # Kill -9 (no clean-up at all) once the second epoch is reported: its checkpoint is on disk.
@@ -94,13 +98,18 @@ def test_killed_training_resumes_into_the_same_run_and_ends_identical(tmp_path, 
     assert f"resuming after epoch {stopped.epoch}" in resumed.stdout
 
     assert history(killed, variant) == history(reference, variant)
+    assert [r["fid"] != "nan" for r in history(killed, variant)] == [False, True] * (epochs // 2)
+    assert json.loads((killed / "training" / variant / "summary.json").read_text())["best_fid"] == \
+        json.loads((reference / "training" / variant / "summary.json").read_text())["best_fid"]
+    assert (killed / "models" / variant / "generator_best.keras").is_file()
     final, expected = checkpoint_arrays(killed, variant), checkpoint_arrays(reference, variant)
     assert all(np.array_equal(final[k], expected[k]) for k in expected)
     assert sorted(p.name for p in (killed / "training" / variant / "samples").iterdir()) == \
         [f"epoch_{e:03d}.png" for e in range(1, epochs + 1)]
 
     client = MlflowClient(tracking_uri=f"sqlite:///{killed / 'mlflow.db'}")
-    runs = client.search_runs([client.get_experiment_by_name("ganlab").experiment_id])
+    experiment = client.get_experiment_by_name("ganlab")
+    runs = client.search_runs([experiment.experiment_id], f"tags.variant = '{variant}'")
     assert len(runs) == 1, "the resumed training must continue the killed run, not start another"
     run = runs[0]
     assert run.info.run_id == stopped.run_id and run.info.status == "FINISHED"

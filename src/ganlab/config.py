@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from ruamel.yaml import YAML
 
 PARAMS_FILE = "params.yaml"
+# Names the evaluation uses for its reference rows; a variant may not take them.
+RESERVED_NAMES = ("real_test", "noise", "judge")
 
 
 class ConfigError(ValueError):
@@ -39,6 +41,8 @@ class PathsConfig(_Strict):
     training: str = "training"
     figures: str = "reports/figures"
     checkpoints: str = "checkpoints"
+    judge: str = "judge"
+    evaluation: str = "reports/metrics.json"
 
 
 class DataConfig(_Strict):
@@ -82,6 +86,10 @@ class TrainConfig(_Strict):
     noise_dim: PositiveInt = 100
     # The fixed-noise sample grid logged every epoch is grid_size x grid_size images.
     grid_size: Annotated[int, Field(ge=1, le=32)] = 8
+    # A cheap FID (judge features, fid_samples images) every fid_every epochs, logged as `fid`
+    # with step=epoch; the generator of the best one is kept beside the last. 0 = off.
+    fid_every: Annotated[int, Field(ge=0)] = 1
+    fid_samples: Annotated[int, Field(ge=20)] = 500
     # Bit-identical reruns on CPU at a cost of 0-8 %; on GPUs it can cost much more.
     deterministic: bool = True
 
@@ -156,6 +164,23 @@ FAMILY_NAMES = tuple(get_args(t.model_fields["family"].annotation)[0] for t in V
 VariantConfig = Annotated[Union[VARIANT_TYPES], Field(discriminator="family")]
 
 
+class JudgeConfig(_Strict):
+    """The classifier whose features the sample-quality metrics use (ganlab.judge)."""
+
+    epochs: PositiveInt = 3
+    batch_size: PositiveInt = 128
+
+
+class EvaluateConfig(_Strict):
+    """Scoring of every trained variant: fixed sample count (FID is biased by N), fixed seed."""
+
+    samples: Annotated[int, Field(ge=20)] = 2000
+    kid_subsets: PositiveInt = 50
+    kid_subset_size: Annotated[int, Field(ge=2)] = 1000
+    pr_k: PositiveInt = 3  # precision/recall neighbours (Kynkaanniemi et al. 2019)
+    dc_k: PositiveInt = 5  # density/coverage neighbours (Naeem et al. 2020)
+
+
 class MlflowConfig(_Strict):
     experiment: Annotated[str, Field(min_length=1)] = "ganlab"
     # null = sqlite:///<project root>/mlflow.db; MLFLOW_TRACKING_URI in the environment wins.
@@ -168,6 +193,8 @@ class Config(_Strict):
     data: DataConfig = DataConfig()
     train: TrainConfig = TrainConfig()
     variants: dict[str, VariantConfig]
+    judge: JudgeConfig = JudgeConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
     mlflow: MlflowConfig = MlflowConfig()
     # The folder params.yaml was read from; relative paths resolve against it.
     _root: Path = PrivateAttr(default=Path("."))
@@ -179,6 +206,8 @@ class Config(_Strict):
         for name in self.variants:
             if not name.replace("_", "").isalnum():
                 raise ValueError(f"variants.{name}: a variant name may hold letters, digits and _")
+            if name in RESERVED_NAMES:
+                raise ValueError(f"variants.{name}: {name!r} names a reference in the evaluation; rename the variant")
         return self
 
     def variant(self, name: str) -> VariantConfig:
@@ -200,6 +229,8 @@ class Config(_Strict):
             noise_dim=self.train.noise_dim,
             grid_size=self.train.grid_size,
             deterministic=self.train.deterministic,
+            fid_every=self.train.fid_every,
+            fid_samples=self.train.fid_samples,
         )
 
     # Paths, resolved against the project root: the only place they are spelled out.
@@ -241,6 +272,15 @@ class Config(_Strict):
         return self.path(self.paths.checkpoints) / variant
 
     @property
+    def judge_dir(self) -> Path:
+        return self.path(self.paths.judge)
+
+    @property
+    def evaluation_file(self) -> Path:
+        """Every variant's sample-quality metrics and the references (a DVC metrics file)."""
+        return self.path(self.paths.evaluation)
+
+    @property
     def figures_dir(self) -> Path:
         return self.path(self.paths.figures)
 
@@ -256,6 +296,8 @@ class RunSettings(_Strict):
     noise_dim: int
     grid_size: int
     deterministic: bool
+    fid_every: int
+    fid_samples: int
 
 
 def _describe(error: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -111,7 +112,8 @@ class RunLogger:
         import mlflow
 
         # One log_batch call for all curves: per-call cost dominates on SQLite.
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=epoch)
+        # NaN marks an epoch without a value (fid is computed every train.fid_every epochs).
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if not np.isnan(v)}, step=epoch)
         mlflow.log_image(grid, key="samples", step=epoch)
 
     def catch_up(self, history: list[dict], samples_dir: Path) -> None:
@@ -173,3 +175,43 @@ def training_run(cfg: Config, variant: str, data_facts: dict, run_id: str | None
                           tags=run_tags(cfg, variant, data_facts)) as run:
         mlflow.log_params(run_params(cfg, variant))
         yield RunLogger(run.info.run_id)
+
+
+def log_evaluation(cfg: Config, results: dict) -> None:
+    """Each variant's scores as metrics of its own training run, so the UI's compare view can
+    sort the stabilisers by FID."""
+    import mlflow
+    from mlflow.entities import Metric
+    from mlflow.tracking import MlflowClient
+
+    mlflow.set_tracking_uri(tracking_uri(cfg))
+    client = MlflowClient()
+    now = int(time.time() * 1000)
+    for variant, values in results["variants"].items():
+        run_id = values.get("mlflow_run_id")
+        if not run_id:
+            continue
+        numbers = {f"eval_{k}": float(v) for k, v in values.items() if isinstance(v, (int, float))}
+        numbers |= {f"eval_share_{flat_key(name)}": share for name, share in values["class_share"].items()}
+        client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in numbers.items()])
+        client.set_tag(run_id, "judge_sha256", results["judge"]["sha256"])
+
+
+def flat_key(name: str) -> str:
+    """A class name as an MLflow metric key (letters, digits, _ - . / and spaces only)."""
+    return "".join(c if c.isalnum() or c in "_-." else "_" for c in name)
+
+
+def log_judge(cfg: Config, facts: dict, folder: Path) -> str:
+    """The judge as a run of its own (tag role=judge): its accuracy and the model file."""
+    import mlflow
+
+    experiment_id = ensure_experiment(cfg.mlflow.experiment, tracking_uri(cfg))
+    tags = {"role": "judge", "git_commit": _git(project_root(cfg), "rev-parse", "HEAD") or "unknown"}
+    if os.environ.get("DVC_STAGE"):
+        tags["dvc_stage"] = os.environ["DVC_STAGE"]
+    with mlflow.start_run(experiment_id=experiment_id, run_name="judge", tags=tags) as run:
+        mlflow.log_params(flatten({"judge": cfg.judge.model_dump(), "seed": cfg.seed}))
+        mlflow.log_metric("test_accuracy", facts["test_accuracy"])
+        mlflow.log_artifacts(str(folder), "judge")
+        return run.info.run_id

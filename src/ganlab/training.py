@@ -18,10 +18,15 @@ from tqdm import tqdm
 
 from ganlab.checkpoints import Checkpoint, fingerprint, read_checkpoint, restore_checkpoint, save_checkpoint
 from ganlab.config import Config, ConfigError, RunSettings
-from ganlab.data import Dataset, load_prepared
+from ganlab.data import Dataset, load_prepared, to_unit_range
 from ganlab.gans import GAN, DataSpec, build_gan
 from ganlab.grids import image_grid
+from ganlab.judge import Judge
+from ganlab.metrics import frechet_distance
 from ganlab.tracking import RunLogger, training_run
+
+
+BEST_GENERATOR = "generator_best.keras"
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:
@@ -77,13 +82,43 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
+class TrainingFid:
+    """A cheap FID during training: judge features of fixed noise's samples against a fixed
+    subset of the training images (the same every epoch, so the curve shows progress)."""
+
+    def __init__(self, judge: Judge, data: Dataset, settings: RunSettings):
+        count = min(settings.fid_samples, len(data.y_train))
+        pick = np.random.default_rng([settings.seed, 5]).choice(len(data.y_train), count, replace=False)
+        self.judge = judge
+        self.real_feats, _ = judge(to_unit_range(data.x_train[pick]))
+        self.noise = np.random.default_rng([settings.seed, 6]).standard_normal((count, settings.noise_dim))
+        self.noise = self.noise.astype(np.float32)
+        self.labels = np.arange(count) % data.num_classes
+
+    def __call__(self, gan: GAN) -> float:
+        labels = self.labels if gan.conditional else None
+        images = np.concatenate([
+            gan.generate(self.noise[i:i + 500], None if labels is None else labels[i:i + 500])
+            for i in range(0, len(self.noise), 500)
+        ])
+        return frechet_distance(self.real_feats, self.judge(images)[0])
+
+
+def best_fid(rows: list[dict]) -> tuple[float, int]:
+    """(lowest fid so far, its epoch); (inf, 0) before any."""
+    scored = [(r["fid"], r["epoch"]) for r in rows if not np.isnan(r.get("fid", np.nan))]
+    return min(scored) if scored else (float("inf"), 0)
+
+
 class EpochReporter(keras.callbacks.Callback):
     """Per epoch: the fixed-noise grid, the history row, the checkpoint, the MLflow log and
     the console line, in that order: what is logged is always covered by a checkpoint."""
 
     def __init__(self, settings: RunSettings, steps: int, images_per_step: int, noise: np.ndarray,
-                 history: list[dict], paths: dict[str, Path], logger: RunLogger, run_fingerprint: str):
+                 history: list[dict], paths: dict[str, Path], logger: RunLogger, run_fingerprint: str,
+                 fid: TrainingFid | None):
         super().__init__()
+        self.fid = fid
         self.settings, self.steps, self.noise, self.logger = settings, steps, noise, logger
         self.images_per_step = images_per_step
         self.rows = list(history)
@@ -108,6 +143,12 @@ class EpochReporter(keras.callbacks.Callback):
         row = {"epoch": step, **{k: float(logs[k]) for k in self.model.metric_names}}
         row["images_per_sec"] = self.steps * self.images_per_step / seconds
         row["epoch_seconds"] = seconds
+        row["fid"] = float("nan")
+        if self.fid is not None and (step % self.settings.fid_every == 0 or step == self.settings.epochs):
+            row["fid"] = self.fid(self.model)
+            if row["fid"] < best_fid(self.rows)[0]:
+                # Before the checkpoint: a checkpoint never names a best generator not on disk.
+                self.model.generator.save(self.paths["checkpoint"] / BEST_GENERATOR)
         self.rows.append(row)
 
         grid = sample_grid(self.model, self.noise, self.settings.grid_size)
@@ -120,7 +161,7 @@ class EpochReporter(keras.callbacks.Callback):
 
         mean_seconds = float(np.mean([r["epoch_seconds"] for r in self.rows]))
         eta = mean_seconds * (self.settings.epochs - step)
-        curves = "  ".join(f"{k} {row[k]:.3f}" for k in self.model.metric_names)
+        curves = "  ".join(f"{k} {row[k]:.3f}" for k in (*self.model.metric_names, "fid") if not np.isnan(row[k]))
         print(f"{self.settings.variant} epoch {step:>3}/{self.settings.epochs}  {curves}  "
               f"| {row['images_per_sec']:.0f} img/s  {seconds:.1f}s  ETA {_duration(eta)}", flush=True)
 
@@ -187,9 +228,19 @@ def train(cfg: Config, variant: str) -> dict:
         print(f"{variant}: resuming after epoch {first_epoch} from {cfg.checkpoint_dir(variant)}", flush=True)
     else:
         _fresh_dir(cfg.samples_dir(variant))
+        (cfg.checkpoint_dir(variant) / BEST_GENERATOR).unlink(missing_ok=True)  # another run's best
+    cfg.checkpoint_dir(variant).mkdir(parents=True, exist_ok=True)
     cfg.training_dir(variant).mkdir(parents=True, exist_ok=True)
     cfg.samples_dir(variant).mkdir(parents=True, exist_ok=True)
     model_dir = _fresh_dir(cfg.model_dir(variant))
+
+    fid = None
+    if settings.fid_every:
+        judge_file = cfg.judge_dir / "judge.keras"
+        if not judge_file.is_file():
+            raise ConfigError(f"train.fid_every is {settings.fid_every} but there is no judge at {judge_file}: "
+                              "run `dvc repro judge` first, or set train.fid_every: 0")
+        fid = TrainingFid(Judge.load(judge_file), data, settings)
 
     dataset, steps = make_dataset(data, images_per_step, settings.seed, gan.conditional, first_epoch, settings.epochs)
     gan.total_steps = steps * settings.epochs
@@ -203,7 +254,7 @@ def train(cfg: Config, variant: str) -> dict:
     with training_run(cfg, variant, facts, run_id=checkpoint.run_id if resume else None) as logger:
         if resume:
             logger.catch_up(history, paths["samples"])
-        reporter = EpochReporter(settings, steps, images_per_step, noise, history, paths, logger, run_fingerprint)
+        reporter = EpochReporter(settings, steps, images_per_step, noise, history, paths, logger, run_fingerprint, fid)
         gan.fit(dataset, epochs=settings.epochs, initial_epoch=first_epoch, steps_per_epoch=steps,
                 verbose=0, shuffle=False, callbacks=[reporter])  # the order is epoch_order()
 
@@ -213,6 +264,11 @@ def train(cfg: Config, variant: str) -> dict:
             "class_names": data.class_names, "conditional": gan.conditional, "epochs": settings.epochs,
             "mlflow_run_id": logger.run_id,
         }
+        fid_value, fid_epoch = best_fid(reporter.rows)
+        if fid_epoch:
+            shutil.copy2(paths["checkpoint"] / BEST_GENERATOR, model_dir / BEST_GENERATOR)
+            card |= {"best_fid": fid_value, "best_fid_epoch": fid_epoch}
+            logger.log_files([model_dir / BEST_GENERATOR], "best_generator")
         gan.generator.save(model_dir / "generator.keras")
         (model_dir / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
         logger.log_generator(gan.generator, card, *example_io(gan, noise, settings.grid_size))
@@ -224,6 +280,8 @@ def train(cfg: Config, variant: str) -> dict:
         "mlflow_run_id": logger.run_id,
         "epochs": settings.epochs,
         **{k: rows[-1][k] for k in gan.metric_names},
+        **({"fid": rows[-1]["fid"], "best_fid": best_fid(rows)[0], "best_fid_epoch": best_fid(rows)[1]}
+           if settings.fid_every else {}),
         "images_per_sec": float(np.median([r["images_per_sec"] for r in rows])),
         "train_seconds": float(sum(r["epoch_seconds"] for r in rows)),
     }
