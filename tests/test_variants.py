@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -151,3 +152,19 @@ def test_variant_options_are_validated(family, key, value):
 
     with pytest.raises(ConfigError, match=f"variants.v.{key}"):
         options(family, **{key: value})
+
+
+@pytest.mark.parametrize("family", ["dcgan", "acgan"])
+def test_batchnorm_calibration_makes_inference_match_training_mode(family):
+    gan = build_gan(options(family), SPEC, NOISE_DIM, seed=0)
+    for _ in range(3):
+        batch = real_batch(gan)
+        gan.train_on_batch(*(batch if gan.conditional else (batch,)))
+    noise = np.random.default_rng(1).standard_normal((256, NOISE_DIM)).astype("float32")
+    labels = np.arange(256) % SPEC.num_classes if gan.conditional else None
+    batch_stats = np.asarray(gan.generator(gan.generator_inputs(noise, labels), training=True))
+    assert not np.allclose(gan.generate(noise, labels), batch_stats, atol=1e-3)  # the lag it fixes
+    gan.calibrate_batchnorm(noise, labels)
+    assert np.allclose(gan.generate(noise, labels), batch_stats, atol=1e-4)
+    assert all(layer.momentum == 0.99 for layer in gan.generator.layers
+               if isinstance(layer, keras.layers.BatchNormalization))

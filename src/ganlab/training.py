@@ -104,6 +104,13 @@ class TrainingFid:
         return frechet_distance(self.real_feats, self.judge(images)[0])
 
 
+def calibration_batch(settings: RunSettings, num_classes: int, conditional: bool,
+                      count: int = 1024) -> tuple[np.ndarray, np.ndarray | None]:
+    """The fixed noise (and labels, cycling over the classes) that BatchNorm is calibrated on."""
+    noise = np.random.default_rng([settings.seed, 7]).standard_normal((count, settings.noise_dim))
+    return noise.astype(np.float32), (np.arange(count) % num_classes if conditional else None)
+
+
 def best_fid(rows: list[dict]) -> tuple[float, int]:
     """(lowest fid so far, its epoch); (inf, 0) before any."""
     scored = [(r["fid"], r["epoch"]) for r in rows if not np.isnan(r.get("fid", np.nan))]
@@ -116,9 +123,10 @@ class EpochReporter(keras.callbacks.Callback):
 
     def __init__(self, settings: RunSettings, steps: int, images_per_step: int, noise: np.ndarray,
                  history: list[dict], paths: dict[str, Path], logger: RunLogger, run_fingerprint: str,
-                 fid: TrainingFid | None):
+                 fid: TrainingFid | None, calibration: tuple[np.ndarray, np.ndarray | None]):
         super().__init__()
         self.fid = fid
+        self.calibration = calibration
         self.settings, self.steps, self.noise, self.logger = settings, steps, noise, logger
         self.images_per_step = images_per_step
         self.rows = list(history)
@@ -151,6 +159,7 @@ class EpochReporter(keras.callbacks.Callback):
                 self.model.generator.save(self.paths["checkpoint"] / BEST_GENERATOR)
         self.rows.append(row)
 
+        self.model.calibrate_batchnorm(*self.calibration)
         grid = sample_grid(self.model, self.noise, self.settings.grid_size)
         iio.imwrite(self.paths["samples"] / f"epoch_{step:03d}.png", grid)
         write_history(self.paths["history"], self.rows)
@@ -254,7 +263,8 @@ def train(cfg: Config, variant: str) -> dict:
     with training_run(cfg, variant, facts, run_id=checkpoint.run_id if resume else None) as logger:
         if resume:
             logger.catch_up(history, paths["samples"])
-        reporter = EpochReporter(settings, steps, images_per_step, noise, history, paths, logger, run_fingerprint, fid)
+        reporter = EpochReporter(settings, steps, images_per_step, noise, history, paths, logger, run_fingerprint, fid,
+                                 calibration_batch(settings, data.num_classes, gan.conditional))
         gan.fit(dataset, epochs=settings.epochs, initial_epoch=first_epoch, steps_per_epoch=steps,
                 verbose=0, shuffle=False, callbacks=[reporter])  # the order is epoch_order()
 

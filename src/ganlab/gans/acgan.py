@@ -63,11 +63,10 @@ class ACGAN(GAN):
         labels = np.tile(np.arange(self.num_classes), len(rows))
         return np.repeat(rows, self.num_classes, axis=0), labels, self.num_classes
 
-    def generate(self, noise: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+    def generator_inputs(self, noise: np.ndarray, labels: np.ndarray | None = None):
         if labels is None:
             raise ValueError("AC-GAN generates for given labels; pass one label per noise row")
-        one_hot = np.eye(self.num_classes, dtype=np.float32)[np.asarray(labels)]
-        return keras.ops.convert_to_numpy(self.generator([noise, one_hot], training=False))
+        return [noise, np.eye(self.num_classes, dtype=np.float32)[np.asarray(labels)]]
 
 
 def build(options: ACGANVariant, data: DataSpec, noise_dim: int, seed: int) -> GAN:

@@ -66,6 +66,29 @@ class GAN(keras.Model):
         """(noise, labels, columns) of the fixed-noise sample grid: grid_size x grid_size draws."""
         return noise[: grid_size * grid_size], None, grid_size
 
+    def generator_inputs(self, noise: np.ndarray, labels: np.ndarray | None = None):
+        """What the generator takes for this noise (and labels, for conditional families)."""
+        return noise
+
     def generate(self, noise: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """Images in [-1, 1] for the given noise (and labels, for conditional families)."""
-        return keras.ops.convert_to_numpy(self.generator(noise, training=False))
+        return keras.ops.convert_to_numpy(self.generator(self.generator_inputs(noise, labels), training=False))
+
+    def calibrate_batchnorm(self, noise: np.ndarray, labels: np.ndarray | None = None) -> None:
+        """Precise BatchNorm: set the generator's moving statistics to those of one large fixed
+        batch under the current weights.
+
+        Training normalises with batch statistics; the moving averages that inference uses
+        (momentum 0.99) lag a generator whose weights change fast, and after a short training
+        inference-mode samples can be far off (the study's AC-GAN gave near-black images after
+        6 short epochs). Training never reads these statistics, so this changes no training step.
+        """
+        norms = [layer for layer in self.generator.layers if isinstance(layer, keras.layers.BatchNormalization)]
+        momenta = [layer.momentum for layer in norms]
+        try:
+            for layer in norms:
+                layer.momentum = 0.0  # moving statistic := this batch's statistic
+            self.generator(self.generator_inputs(noise, labels), training=True)
+        finally:
+            for layer, momentum in zip(norms, momenta):
+                layer.momentum = momentum
