@@ -51,10 +51,10 @@ def make_dataset(data: Dataset, images_per_step: int, seed: int, conditional: bo
     steps = len(data.y_train) // images_per_step
     order = np.concatenate([epoch_order(len(data.y_train), seed, e)[: steps * images_per_step]
                             for e in range(first_epoch, epochs)])
-    images, labels = tf.constant(data.x_train), tf.constant(data.y_train)
+    images, labels = tf.constant(to_unit_range(data.x_train)), tf.constant(data.y_train)
 
     def gather(indices):
-        batch = (tf.cast(tf.gather(images, indices), tf.float32) - 127.5) / 127.5
+        batch = tf.gather(images, indices)
         return (batch, tf.gather(labels, indices)) if conditional else batch
 
     dataset = (
@@ -196,7 +196,8 @@ def example_io(gan: GAN, noise: np.ndarray, grid_size: int) -> tuple:
     images = gan.generate(grid_noise, labels)
     if labels is None:
         return grid_noise, images
-    return {"noise": grid_noise, "label": np.eye(gan.num_classes, dtype=np.float32)[labels]}, images
+    noise_input, label_input = gan.generator_inputs(grid_noise, labels)
+    return {"noise": noise_input, "label": label_input}, images
 
 
 def resumable(checkpoint: Checkpoint | None, run_fingerprint: str, epochs: int) -> bool:
