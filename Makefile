@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # oneDNN's and TensorFlow's start-up chatter hides the progress lines.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup data repro test ui clean-runs
+.PHONY: setup data browser repro test ui clean-runs
 
 setup: $(STAMP) data
 
@@ -25,16 +25,20 @@ $(STAMP): requirements.txt pyproject.toml
 data:
 	@./scripts/ensure-data.sh
 
+# The report's browser test needs Chromium (Debian's package); without it that test is skipped.
+browser:
+	@./scripts/ensure-browser.sh
+
 repro: setup
 	$(BIN)/dvc repro
 	$(BIN)/python pipeline/readme_results.py
 	@echo
-	@echo "Report figures: $(CURDIR)/reports/figures/"
+	@echo "Report:         $(CURDIR)/reports/index.html (figures in reports/figures/)"
 	@echo "Metrics:        $(CURDIR)/reports/metrics.json (dvc metrics show), table in README.md"
 	@echo "MLflow store:   $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db} (artifacts in $(CURDIR)/mlartifacts)"
 	@echo "Open the UI:    $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000"
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ui: setup

@@ -1,4 +1,5 @@
-"""DVC stage `train@<variant>`: train one variant of params.yaml's `variants`."""
+"""DVC stage `train@<variant>-<seed>`: train one variant of params.yaml's `variants` at one
+of its `seeds`."""
 
 import sys
 
@@ -7,14 +8,17 @@ from ganlab.config import ConfigError
 
 
 def main(cfg, argv):
-    if len(argv) != 1:
-        raise ConfigError(f"usage: python pipeline/train.py VARIANT (one of {', '.join(cfg.variants)})")
-    cfg.variant(argv[0])  # an unknown name fails here, before TensorFlow is imported
+    if len(argv) not in (1, 2) or (len(argv) == 2 and not argv[1].isdigit()):
+        raise ConfigError(f"usage: python pipeline/train.py VARIANT [SEED] (variants: {', '.join(cfg.variants)}; "
+                          f"seeds: {cfg.seeds}; SEED defaults to the first)")
+    variant, seed = argv[0], int(argv[1]) if len(argv) == 2 else cfg.seeds[0]
+    cfg.variant(variant)  # an unknown name or seed fails here, before TensorFlow is imported
+    cfg.check_seed(seed)
     from ganlab.training import train
 
-    summary = train(cfg, argv[0])
-    print(f"{argv[0]}: done in {summary['train_seconds']:.0f}s; MLflow run {summary['mlflow_run_id']}",
-          file=sys.stderr)
+    summary = train(cfg, variant, seed)
+    print(f"{cfg.run_name(variant, seed)}: done in {summary['train_seconds']:.0f}s; "
+          f"MLflow run {summary['mlflow_run_id']}", file=sys.stderr)
 
 
 if __name__ == "__main__":

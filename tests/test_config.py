@@ -67,7 +67,7 @@ def test_variant_values_are_validated(params):
 
 def test_variant_overrides_shared_train_settings(params):
     params["variants"]["dcgan"]["epochs"] = 3
-    settings = config_from_dict(params).run_settings("dcgan")
+    settings = config_from_dict(params).run_settings("dcgan", 0)
     assert settings.epochs == 3 and settings.batch_size == params["train"]["batch_size"]
 
 
@@ -101,7 +101,7 @@ def test_folder_classes_may_be_names(params):
 def test_paths_resolve_against_the_params_folder(params, tmp_path):
     cfg = load_config(write_yaml(params, tmp_path / "params.yaml"))
     assert cfg.prepared_dataset == tmp_path / "data" / "prepared" / "dataset.npz"
-    assert cfg.history_file("dcgan") == tmp_path / "training" / "dcgan" / "history.csv"
+    assert cfg.history_file("dcgan", 0) == tmp_path / "training" / "dcgan" / "seed0" / "history.csv"
 
 
 def test_yaml_1_2_reads_exponent_floats(tmp_path, params):

@@ -23,7 +23,7 @@ def source_files() -> list[str]:
         out = subprocess.run(["git", "ls-files", *args], cwd=REPO, capture_output=True, text=True, check=True)
         return out.stdout.splitlines()
 
-    new = [f for f in git_ls("--others", "--exclude-standard") if f.startswith(("src/", "pipeline/"))]
+    new = [f for f in git_ls("--others", "--exclude-standard") if f.startswith(("src/", "pipeline/", ".dvc/plots/"))]
     return [f for f in git_ls("--cached") + new if (REPO / f).is_file()]
 
 
@@ -64,6 +64,7 @@ def repro(tmp_path_factory):
     # Two of the project's variants: a plain and a conditional one (grids per class, two inputs).
     params["variants"] = {name: params["variants"][name] for name in ("dcgan", "acgan")}
     params["train"]["fid_every"] = 1
+    params["seeds"] = [0, 1]  # two training seeds: the report's intervals and bands
     write_yaml(params, project / "params.yaml")
     result = dvc(project, "repro")
     return project, params, result
@@ -71,14 +72,14 @@ def repro(tmp_path_factory):
 
 def test_repro_runs_every_stage_and_shows_progress(repro):
     project, params, result = repro
-    for stage in ("prepare", "judge", "train@dcgan", "train@acgan", "evaluate", "report"):
+    for stage in ("prepare", "judge", "train@dcgan-0", "train@dcgan-1", "train@acgan-0", "train@acgan-1",
+                  "evaluate", "report"):
         assert f"Running stage '{stage}'" in result.stdout
-    assert "dcgan epoch   2/2" in result.stdout and "class_acc_fake" in result.stdout
-    for png in ("class_samples", "last_grids", "losses", "accuracy"):
-        assert (project / "reports" / "figures" / f"{png}.png").stat().st_size > 1000
+    assert "dcgan-seed1 epoch   2/2" in result.stdout and "class_acc_fake" in result.stdout
     for variant in ("dcgan", "acgan"):
-        assert (project / "models" / variant / "generator.keras").is_file()
-        assert (project / "models" / variant / "generator_best.keras").is_file()
+        for seed in (0, 1):
+            assert (project / "models" / variant / f"seed{seed}" / "generator.keras").is_file()
+            assert (project / "models" / variant / f"seed{seed}" / "generator_best.keras").is_file()
     assert (project / "dvc.lock").is_file()
 
 
@@ -96,14 +97,28 @@ def test_dvc_sees_metrics_and_plots(repro):
     for variant in ("dcgan", "acgan"):
         assert {"fid", "kid", "precision", "recall", "density", "coverage", "classifier_score"} \
             <= set(evaluation["variants"][variant])
-        assert "g_loss" in files[f"training/{variant}/summary.json"]["data"]
+        assert "g_loss" in files[f"training/{variant}/seed1/summary.json"]["data"]
+        # Two seeds: every headline metric is a mean with a 95 % interval half-width.
+        assert evaluation["variants"][variant]["seeds"] == 2
+        assert evaluation["variants"][variant]["fid_ci95"] > 0
     assert "class_accuracy" in evaluation["variants"]["acgan"]
+    by_seed = json.loads((project / "reports" / "metrics_by_seed.json").read_text())["runs"]
+    fids = [by_seed["dcgan"][s]["fid"] for s in ("0", "1")]
+    assert fids[0] != fids[1]  # the seeds really train differently
+    assert evaluation["variants"]["dcgan"]["fid"] == pytest.approx(sum(fids) / 2)
     assert set(evaluation["references"]) == {"real_test", "noise"}
     # The floor is below the ceiling (trained variants sit between them on the default run).
     assert evaluation["references"]["real_test"]["fid"] < evaluation["references"]["noise"]["fid"]
-    assert "| dcgan |" in (project / "reports" / "results.md").read_text()
-    plots = dvc(project, "plots", "show", "--json").stdout
-    assert "history.csv" in plots
+    assert "| dcgan | " in (project / "reports" / "results.md").read_text()
+    assert " ± " in (project / "reports" / "results.md").read_text()
+    plots = json.loads(dvc(project, "plots", "show", "--json").stdout)["data"]
+    for name in ("generator loss", "discriminator loss", "accuracy on real", "accuracy on fake", "fid per epoch"):
+        assert plots[name][0]["type"] == "vega", name
+        assert {"dcgan-seed0", "dcgan-seed1", "acgan-seed0"} <= {
+            row["run"] for row in plots[name][0]["content"]["data"]["values"]}
+    # The per-epoch grids are image plots, one per epoch.
+    grids = [key for key in plots if key.startswith("training/dcgan/seed0/samples/")]
+    assert sorted(grids) == ["training/dcgan/seed0/samples/epoch_001.png", "training/dcgan/seed0/samples/epoch_002.png"]
 
 
 def test_mlflow_run_carries_params_tags_curves_grids_and_model(repro):
@@ -118,13 +133,13 @@ def test_mlflow_run_carries_params_tags_curves_grids_and_model(repro):
         client = MlflowClient(tracking_uri=uri)
         experiment = client.get_experiment_by_name(params["mlflow"]["experiment"])
         runs = {r.info.run_name: r for r in client.search_runs([experiment.experiment_id], "tags.variant != ''")}
-        assert sorted(runs) == ["acgan", "dcgan"]
-        assert [m.step for m in client.get_metric_history(runs["acgan"].info.run_id, "class_acc_real")] == [1, 2]
-        run = runs["dcgan"]
-        assert run.info.run_name == "dcgan" and run.info.status == "FINISHED"
+        assert sorted(runs) == ["acgan-seed0", "acgan-seed1", "dcgan-seed0", "dcgan-seed1"]
+        assert [m.step for m in client.get_metric_history(runs["acgan-seed0"].info.run_id, "class_acc_real")] == [1, 2]
+        run = runs["dcgan-seed1"]
+        assert run.info.status == "FINISHED"
 
         tags = run.data.tags
-        assert tags["variant"] == "dcgan" and tags["dvc_stage"] == "train@dcgan"
+        assert tags["variant"] == "dcgan" and tags["seed"] == "1" and tags["dvc_stage"] == "train@dcgan-1"
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True)
         assert tags["git_commit"] == head.stdout.strip()
         assert len(tags["data_sha256"]) == 64
@@ -154,3 +169,79 @@ def test_mlflow_run_carries_params_tags_curves_grids_and_model(repro):
         mlflow.set_tracking_uri(previous)
     # Artifacts live beside the store in the project, not in a temporary folder.
     assert (project / "mlartifacts").is_dir()
+
+
+def page_media(page: Path) -> list[Path]:
+    import re
+
+    return [page.parent / m for m in re.findall(r'(?:src)="([^"]+)"', page.read_text())]
+
+
+def test_report_page_shows_every_figure_kind_and_the_metrics_file(repro):
+    import imageio.v3 as iio
+    import numpy as np
+
+    project, _, _ = repro
+    page = project / "reports" / "index.html"
+    media = page_media(page)
+    names = {p.name for p in media}
+    for figure in ("class_samples.png", "last_grids.png", "accuracy.png", "losses.png", "stabilisers.png",
+                   "fid.png", "final_metrics.png", "progress_dcgan.gif", "progress_acgan.gif"):
+        assert figure in names, figure
+    for path in media:
+        assert path.is_file(), f"{path} is linked from the page but missing"
+        if path.suffix in (".png", ".gif"):
+            pixels = iio.imread(path)
+            assert pixels.ndim >= 2 and pixels.std() > 5, f"{path} looks blank"
+    assert len(iio.imread(project / "reports" / "figures" / "progress_dcgan.gif", index=None)) == 2  # epochs
+    assert not [p for p in media if not p.resolve().is_relative_to(project)], "links outside the project"
+    assert 'src="/' not in page.read_text() and 'src="http' not in page.read_text()  # relative links only
+
+    # The table is the metrics file: every variant's mean and interval, and the references.
+    evaluation = json.loads((project / "reports" / "metrics.json").read_text())
+    text = page.read_text()
+    for variant, values in evaluation["variants"].items():
+        row = text.split(f'<tr data-variant="{variant}">', 1)[1].split("</tr>", 1)[0]
+        assert f'<td data-metric="fid">{values["fid"]:.3f} &plusmn; {values["fid_ci95"]:.3f}</td>' in row
+    assert '<tr data-variant="real_test (reference)">' in text
+    # The stabiliser section states its verdict with the numbers (dcgan only here: no stabiliser).
+    assert "no DCGAN baseline and stabilised variant" in text
+
+
+def test_report_page_renders_in_a_headless_browser(repro, tmp_path):
+    import imageio.v3 as iio
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no Chromium here (make test installs Debian's chromium when it can)")
+    project, _, _ = repro
+    page = (project / "reports" / "index.html").as_uri()
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+             "--virtual-time-budget=10000", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", page], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    images = len(page_media(project / "reports" / "index.html")) - dom.stdout.count("<video")
+    assert f'data-images="{images}/{images}"' in dom.stdout, "an image did not load in the browser"
+    shot = tmp_path / "page.png"
+    subprocess.run([browser, *flags, "--window-size=1200,3000", f"--screenshot={shot}", page],
+                   capture_output=True, timeout=120, check=True)
+    assert iio.imread(shot).std() > 10  # not a blank page
+
+
+def test_mlflow_comparison_run_carries_the_page(repro):
+    from mlflow.tracking import MlflowClient
+
+    project, params, _ = repro
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name(params["mlflow"]["experiment"])
+    comparisons = client.search_runs([experiment.experiment_id], "tags.role = 'comparison'")
+    assert len(comparisons) == 1
+    run = comparisons[0]
+    trained = client.search_runs([experiment.experiment_id], "tags.variant != ''")
+    assert set(run.data.tags["compares"].split(",")) == {r.info.run_id for r in trained}
+    assert "report/index.html" in {a.path for a in client.list_artifacts(run.info.run_id, "report")}
+    figures = {a.path for a in client.list_artifacts(run.info.run_id, "report/figures")}
+    assert {"report/figures/stabilisers.png", "report/figures/fid.png"} <= figures
+    assert "fid.dcgan" in run.data.metrics
+    own = next(r for r in trained if r.info.run_name == "dcgan-seed0")
+    assert "figures/progress_dcgan.gif" in {a.path for a in client.list_artifacts(own.info.run_id, "figures")}

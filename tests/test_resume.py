@@ -21,12 +21,12 @@ TIMING = {"images_per_sec", "epoch_seconds"}
 
 
 def checkpoint_arrays(project: Path, variant: str) -> dict[str, np.ndarray]:
-    with np.load(project / "checkpoints" / variant / "checkpoint.npz") as npz:
+    with np.load(project / "checkpoints" / variant / "seed0" / "checkpoint.npz") as npz:
         return {k: npz[k] for k in npz.files if k != "meta"}
 
 
 def history(project: Path, variant: str) -> list[dict]:
-    with open(project / "training" / variant / "history.csv") as fh:
+    with open(project / "training" / variant / "seed0" / "history.csv") as fh:
         return [{k: v for k, v in row.items() if k not in TIMING} for row in csv.DictReader(fh)]
 
 
@@ -91,7 +91,7 @@ def test_killed_training_resumes_into_the_same_run_and_ends_identical(tmp_path, 
     assert proc.returncode == -signal.SIGKILL
     from ganlab.checkpoints import read_checkpoint
 
-    stopped = read_checkpoint(killed / "checkpoints" / variant)
+    stopped = read_checkpoint(killed / "checkpoints" / variant / "seed0")
     assert stopped is not None and 2 <= stopped.epoch < epochs, "the kill came too late to test a resume"
 
     resumed = train(killed, variant)
@@ -99,12 +99,12 @@ def test_killed_training_resumes_into_the_same_run_and_ends_identical(tmp_path, 
 
     assert history(killed, variant) == history(reference, variant)
     assert [r["fid"] != "nan" for r in history(killed, variant)] == [False, True] * (epochs // 2)
-    assert json.loads((killed / "training" / variant / "summary.json").read_text())["best_fid"] == \
-        json.loads((reference / "training" / variant / "summary.json").read_text())["best_fid"]
-    assert (killed / "models" / variant / "generator_best.keras").is_file()
+    assert json.loads((killed / "training" / variant / "seed0" / "summary.json").read_text())["best_fid"] == \
+        json.loads((reference / "training" / variant / "seed0" / "summary.json").read_text())["best_fid"]
+    assert (killed / "models" / variant / "seed0" / "generator_best.keras").is_file()
     final, expected = checkpoint_arrays(killed, variant), checkpoint_arrays(reference, variant)
     assert all(np.array_equal(final[k], expected[k]) for k in expected)
-    assert sorted(p.name for p in (killed / "training" / variant / "samples").iterdir()) == \
+    assert sorted(p.name for p in (killed / "training" / variant / "seed0" / "samples").iterdir()) == \
         [f"epoch_{e:03d}.png" for e in range(1, epochs + 1)]
 
     client = MlflowClient(tracking_uri=f"sqlite:///{killed / 'mlflow.db'}")

@@ -53,24 +53,24 @@ def test_a_run_writes_model_samples_history_and_summary(tiny_config, capsys):
     from ganlab.training import train
 
     cfg = tiny_config
-    summary = train(cfg, "dcgan")
+    summary = train(cfg, "dcgan", 0)
 
     out = capsys.readouterr().out
-    assert "dcgan epoch   1/2" in out and "img/s" in out and "ETA" in out
+    assert "dcgan-seed0 epoch   1/2" in out and "img/s" in out and "ETA" in out
 
-    samples = sorted(p.name for p in cfg.samples_dir("dcgan").iterdir())
+    samples = sorted(p.name for p in cfg.samples_dir("dcgan", 0).iterdir())
     assert samples == ["epoch_001.png", "epoch_002.png"]
-    with open(cfg.history_file("dcgan")) as fh:
+    with open(cfg.history_file("dcgan", 0)) as fh:
         rows = list(csv.DictReader(fh))
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert {"g_loss", "d_loss", "d_acc_real", "d_acc_fake", "images_per_sec"} <= set(rows[0])
 
-    assert json.loads(cfg.summary_file("dcgan").read_text()) == summary
+    assert json.loads(cfg.summary_file("dcgan", 0).read_text()) == summary
     assert summary["g_loss"] == pytest.approx(float(rows[-1]["g_loss"]))
 
-    generator = keras.models.load_model(cfg.model_dir("dcgan") / "generator.keras")
+    generator = keras.models.load_model(cfg.model_dir("dcgan", 0) / "generator.keras")
     assert generator.predict(fixed_noise(0, 2, 100), verbose=0).shape == (2, 32, 32, 1)
-    card = json.loads((cfg.model_dir("dcgan") / "model_card.json").read_text())
+    card = json.loads((cfg.model_dir("dcgan", 0) / "model_card.json").read_text())
     assert card["class_names"] == ["2", "5", "9"] and card["mlflow_run_id"] == summary["mlflow_run_id"]
     assert (cfg.root / "mlflow.db").is_file()  # the default store: at the project root
 
@@ -83,7 +83,7 @@ def test_batch_larger_than_the_data_is_refused_before_training(tiny_config):
     raw["train"]["batch_size"] = 10_000
     cfg = config_from_dict(raw, root=tiny_config.root)
     with pytest.raises(ConfigError, match=r"variant dcgan takes 10000 images a step \(batch_size 10000\) but the training set has"):
-        train(cfg, "dcgan")
+        train(cfg, "dcgan", 0)
     assert not (cfg.root / "mlflow.db").exists()
 
 

@@ -43,6 +43,9 @@ class PathsConfig(_Strict):
     checkpoints: str = "checkpoints"
     judge: str = "judge"
     evaluation: str = "reports/metrics.json"
+    evaluation_by_seed: str = "reports/metrics_by_seed.json"
+    report: str = "reports/index.html"
+    curves: str = "reports/curves.csv"
 
 
 class DataConfig(_Strict):
@@ -188,7 +191,10 @@ class MlflowConfig(_Strict):
 
 
 class Config(_Strict):
+    # `seed`: the data split, the judge and the evaluation's sampling; `seeds`: one training run
+    # of every variant per entry (the report shows mean and 95 % interval over them).
     seed: Annotated[int, Field(ge=0)] = 0
+    seeds: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)] = [0]
     paths: PathsConfig = PathsConfig()
     data: DataConfig = DataConfig()
     train: TrainConfig = TrainConfig()
@@ -208,6 +214,8 @@ class Config(_Strict):
                 raise ValueError(f"variants.{name}: a variant name may hold letters, digits and _")
             if name in RESERVED_NAMES:
                 raise ValueError(f"variants.{name}: {name!r} names a reference in the evaluation; rename the variant")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds: {self.seeds} repeats a seed; list each training seed once")
         return self
 
     def variant(self, name: str) -> VariantConfig:
@@ -217,13 +225,18 @@ class Config(_Strict):
             )
         return self.variants[name]
 
-    def run_settings(self, name: str) -> RunSettings:
-        """The train block with the variant's own overrides applied."""
+    def check_seed(self, seed: int) -> int:
+        if seed not in self.seeds:
+            raise ConfigError(f"seed {seed} is not in params.yaml's seeds {self.seeds}: add it there to train it")
+        return seed
+
+    def run_settings(self, name: str, seed: int) -> RunSettings:
+        """The train block with the variant's own overrides applied, for one training seed."""
         v = self.variant(name)
         return RunSettings(
             variant=name,
             family=v.family,
-            seed=self.seed,
+            seed=self.check_seed(seed),
             epochs=v.epochs or self.train.epochs,
             batch_size=v.batch_size or self.train.batch_size,
             noise_dim=self.train.noise_dim,
@@ -249,27 +262,31 @@ class Config(_Strict):
     def prepared_facts(self) -> Path:
         return self.path(self.paths.prepared) / "dataset.json"
 
-    def model_dir(self, variant: str) -> Path:
-        return self.path(self.paths.models) / variant
+    def run_name(self, variant: str, seed: int) -> str:
+        """How one training run (a variant at one seed) is named: MLflow run name, folder names."""
+        return f"{variant}-seed{seed}"
 
-    def training_dir(self, variant: str) -> Path:
-        return self.path(self.paths.training) / variant
+    def model_dir(self, variant: str, seed: int) -> Path:
+        return self.path(self.paths.models) / variant / f"seed{seed}"
 
-    def history_file(self, variant: str) -> Path:
+    def training_dir(self, variant: str, seed: int) -> Path:
+        return self.path(self.paths.training) / variant / f"seed{seed}"
+
+    def history_file(self, variant: str, seed: int) -> Path:
         """Per-epoch curves, one CSV row an epoch (a DVC plots file)."""
-        return self.training_dir(variant) / "history.csv"
+        return self.training_dir(variant, seed) / "history.csv"
 
-    def summary_file(self, variant: str) -> Path:
+    def summary_file(self, variant: str, seed: int) -> Path:
         """The last epoch's numbers and the MLflow run id (a DVC metrics file)."""
-        return self.training_dir(variant) / "summary.json"
+        return self.training_dir(variant, seed) / "summary.json"
 
-    def samples_dir(self, variant: str) -> Path:
+    def samples_dir(self, variant: str, seed: int) -> Path:
         """The fixed-noise grid of every epoch, epoch_001.png, ..."""
-        return self.training_dir(variant) / "samples"
+        return self.training_dir(variant, seed) / "samples"
 
-    def checkpoint_dir(self, variant: str) -> Path:
+    def checkpoint_dir(self, variant: str, seed: int) -> Path:
         """The last epoch's full training state, kept between runs so a killed run resumes."""
-        return self.path(self.paths.checkpoints) / variant
+        return self.path(self.paths.checkpoints) / variant / f"seed{seed}"
 
     @property
     def judge_dir(self) -> Path:
@@ -281,8 +298,21 @@ class Config(_Strict):
         return self.path(self.paths.evaluation)
 
     @property
+    def evaluation_by_seed_file(self) -> Path:
+        return self.path(self.paths.evaluation_by_seed)
+
+    @property
     def figures_dir(self) -> Path:
         return self.path(self.paths.figures)
+
+    @property
+    def report_page(self) -> Path:
+        return self.path(self.paths.report)
+
+    @property
+    def curves_file(self) -> Path:
+        """Every run's per-epoch curves in one long table: what `dvc plots` draws across variants."""
+        return self.path(self.paths.curves)
 
 
 class RunSettings(_Strict):

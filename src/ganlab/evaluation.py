@@ -16,6 +16,7 @@ from ganlab.data import DataError, load_prepared, to_unit_range
 from ganlab.judge import Judge
 from ganlab.metrics import (class_shares, classifier_score, density_coverage, frechet_distance,
                             kernel_distance, label_accuracy, precision_recall)
+from ganlab.stats import mean_interval
 
 # The numbers `dvc metrics show` lists per variant, in this order (class_accuracy: AC-GAN only).
 HEADLINE = ("fid", "kid", "precision", "recall", "density", "coverage", "classifier_score", "class_accuracy")
@@ -69,38 +70,66 @@ def evaluate(cfg: Config) -> dict:
         "real_test": score(cfg, real_feats, *judge(to_unit_range(data.x_test[test_pick])), names),
         "noise": score(cfg, real_feats, *judge(rng.uniform(-1, 1, (n, *data.x_train.shape[1:])).astype(np.float32)), names),
     }
-    variants = {}
+    runs: dict[str, dict[str, dict]] = {}
     for variant in cfg.variants:
-        model_dir = cfg.model_dir(variant)
-        card = json.loads((model_dir / "model_card.json").read_text())
-        images, labels = generate(keras.models.load_model(model_dir / "generator.keras"), card, n, cfg.seed)
-        feats, probs = judge(images)
-        result = score(cfg, real_feats, feats, probs, names)
-        if labels is not None:
-            result["class_accuracy"] = label_accuracy(labels, probs.argmax(axis=1))
-            result["fid_per_class"] = {
-                name: frechet_distance(real_feats[real_labels == c], feats[labels == c])
-                for c, name in enumerate(names)
-            }
-        result["mlflow_run_id"] = card.get("mlflow_run_id")
-        variants[variant] = result
-        print(f"{variant:>10}: " + "  ".join(f"{k} {result[k]:.4g}" for k in HEADLINE if k in result), flush=True)
+        runs[variant] = {}
+        for seed in cfg.seeds:
+            model_dir = cfg.model_dir(variant, seed)
+            card = json.loads((model_dir / "model_card.json").read_text())
+            images, labels = generate(keras.models.load_model(model_dir / "generator.keras"), card, n, cfg.seed)
+            feats, probs = judge(images)
+            result = score(cfg, real_feats, feats, probs, names)
+            if labels is not None:
+                result["class_accuracy"] = label_accuracy(labels, probs.argmax(axis=1))
+                result["fid_per_class"] = {
+                    name: frechet_distance(real_feats[real_labels == c], feats[labels == c])
+                    for c, name in enumerate(names)
+                }
+            result["mlflow_run_id"] = card.get("mlflow_run_id")
+            runs[variant][str(seed)] = result
+            print(f"{cfg.run_name(variant, seed):>16}: "
+                  + "  ".join(f"{k} {result[k]:.4g}" for k in HEADLINE if k in result), flush=True)
+    variants = {variant: aggregate(list(by_seed.values())) for variant, by_seed in runs.items()}
     for name, ref in references.items():
-        print(f"{name:>10}: " + "  ".join(f"{k} {ref[k]:.4g}" for k in HEADLINE if k in ref), flush=True)
+        print(f"{name:>16}: " + "  ".join(f"{k} {ref[k]:.4g}" for k in HEADLINE if k in ref), flush=True)
     return {
         "samples": n,
+        "seeds": list(cfg.seeds),
         "judge": {"test_accuracy": judge_facts["test_accuracy"], "sha256": judge_facts["sha256"]},
         "variants": variants,
         "references": references,
+        "runs": runs,
         "seconds": round(time.perf_counter() - started, 1),
     }
 
 
-def write_evaluation(results: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    tmp.replace(path)
+def aggregate(results: list[dict]) -> dict:
+    """Per-seed results of one variant -> the mean of every number (recursively), and for the
+    headline metrics the half-width of the 95 % interval over seeds (`<metric>_ci95`, only with
+    several seeds)."""
+    out: dict = {}
+    for key, value in results[0].items():
+        if isinstance(value, dict):
+            out[key] = aggregate([r[key] for r in results])
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            mean, half = mean_interval([r[key] for r in results])
+            out[key] = mean
+            if half is not None and key in HEADLINE:
+                out[f"{key}_ci95"] = half
+    if any("mlflow_run_id" in r for r in results):
+        out["seeds"] = len(results)
+    return out
+
+
+def write_evaluation(results: dict, path: Path, by_seed_path: Path) -> None:
+    """The metrics file (means over seeds, what `dvc metrics show` lists) and the per-run file."""
+    summary = {k: v for k, v in results.items() if k != "runs"}
+    by_seed = {"samples": results["samples"], "runs": results["runs"]}
+    for target, content in ((path, summary), (by_seed_path, by_seed)):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(content, indent=2) + "\n")
+        tmp.replace(target)
 
 
 def results_table(results: dict) -> str:
@@ -110,13 +139,22 @@ def results_table(results: dict) -> str:
     rows += [(f"*{name}* (reference)", ref) for name, ref in results["references"].items()]
     lines = ["| variant | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for name, values in rows:
-        cells = [f"{values[c]:.3f}" if c in values else "-" for c in columns]
+        cells = [_cell(values, c) for c in columns]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append(f"{results['samples']} samples per row; judge test accuracy "
+    seeds = results.get("seeds", [0])
+    spread = f" (mean ± 95 % interval over {len(seeds)} seeds)" if len(seeds) > 1 else f" (training seed {seeds[0]})"
+    lines.append(f"{results['samples']} samples per row{spread}; judge test accuracy "
                  f"{results['judge']['test_accuracy']:.3f}. Lower FID/KID is better; real_test is the floor, "
                  "noise the ceiling.")
     return "\n".join(lines)
+
+
+def _cell(values: dict, key: str) -> str:
+    if key not in values:
+        return "-"
+    half = values.get(f"{key}_ci95")
+    return f"{values[key]:.3f}" + (f" ± {half:.3f}" if half is not None else "")
 
 
 RESULTS_START, RESULTS_END = "<!-- results:start -->", "<!-- results:end -->"

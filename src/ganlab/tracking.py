@@ -74,12 +74,13 @@ def _git(root: Path, *args: str) -> str:
     return out.stdout.strip() if out.returncode == 0 else ""
 
 
-def run_tags(cfg: Config, variant: str, data_facts: dict) -> dict[str, str]:
+def run_tags(cfg: Config, variant: str, seed: int, data_facts: dict) -> dict[str, str]:
     root = project_root(cfg)
     tags = {
         "variant": variant,
         "family": cfg.variant(variant).family,
-        "seed": str(cfg.seed),
+        "seed": str(seed),
+        "data_seed": str(cfg.seed),
         "git_commit": _git(root, "rev-parse", "HEAD") or "unknown",
         "git_dirty": str(bool(_git(root, "status", "--porcelain", "--untracked-files=no"))).lower(),
         "data_sha256": data_facts.get("dataset_sha256", "unknown"),
@@ -93,8 +94,8 @@ def run_tags(cfg: Config, variant: str, data_facts: dict) -> dict[str, str]:
     return tags
 
 
-def run_params(cfg: Config, variant: str) -> dict[str, Any]:
-    settings = cfg.run_settings(variant).model_dump()
+def run_params(cfg: Config, variant: str, seed: int) -> dict[str, Any]:
+    settings = cfg.run_settings(variant, seed).model_dump()
     return flatten({
         **settings,
         "data": cfg.data.model_dump(),
@@ -159,9 +160,10 @@ def _keras_requirements() -> list[str]:
 
 
 @contextmanager
-def training_run(cfg: Config, variant: str, data_facts: dict, run_id: str | None = None) -> Iterator[RunLogger]:
-    """An MLflow run named after the variant (or, resuming, the run it started); FAILED if the
-    block raises or is interrupted."""
+def training_run(cfg: Config, variant: str, seed: int, data_facts: dict,
+                 run_id: str | None = None) -> Iterator[RunLogger]:
+    """An MLflow run named after the variant and seed (or, resuming, the run it started); FAILED
+    if the block raises or is interrupted."""
     import mlflow
 
     uri = tracking_uri(cfg)
@@ -171,15 +173,15 @@ def training_run(cfg: Config, variant: str, data_facts: dict, run_id: str | None
             mlflow.set_tag("resumed", "true")
             yield RunLogger(run.info.run_id)
         return
-    with mlflow.start_run(experiment_id=experiment_id, run_name=variant,
-                          tags=run_tags(cfg, variant, data_facts)) as run:
-        mlflow.log_params(run_params(cfg, variant))
+    with mlflow.start_run(experiment_id=experiment_id, run_name=cfg.run_name(variant, seed),
+                          tags=run_tags(cfg, variant, seed, data_facts)) as run:
+        mlflow.log_params(run_params(cfg, variant, seed))
         yield RunLogger(run.info.run_id)
 
 
 def log_evaluation(cfg: Config, results: dict) -> None:
-    """Each variant's scores as metrics of its own training run, so the UI's compare view can
-    sort the stabilisers by FID."""
+    """Each run's scores as metrics of its own training run, so the UI's compare view can sort
+    the stabilisers (and seeds) by FID."""
     import mlflow
     from mlflow.entities import Metric
     from mlflow.tracking import MlflowClient
@@ -187,14 +189,42 @@ def log_evaluation(cfg: Config, results: dict) -> None:
     mlflow.set_tracking_uri(tracking_uri(cfg))
     client = MlflowClient()
     now = int(time.time() * 1000)
-    for variant, values in results["variants"].items():
-        run_id = values.get("mlflow_run_id")
-        if not run_id:
-            continue
-        numbers = {f"eval_{k}": float(v) for k, v in values.items() if isinstance(v, (int, float))}
-        numbers |= {f"eval_share_{flat_key(name)}": share for name, share in values["class_share"].items()}
-        client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in numbers.items()])
-        client.set_tag(run_id, "judge_sha256", results["judge"]["sha256"])
+    for by_seed in results["runs"].values():
+        for values in by_seed.values():
+            run_id = values.get("mlflow_run_id")
+            if not run_id:
+                continue
+            numbers = {f"eval_{k}": float(v) for k, v in values.items() if isinstance(v, (int, float))}
+            numbers |= {f"eval_share_{flat_key(name)}": share for name, share in values["class_share"].items()}
+            client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in numbers.items()])
+            client.set_tag(run_id, "judge_sha256", results["judge"]["sha256"])
+
+
+def log_report(cfg: Config, page: Path, files: list[Path], run_ids: dict[str, str],
+               own_files: dict[str, list[Path]], metrics: dict[str, float]) -> str:
+    """A `comparison` run holding the page and every figure, tagged with the runs it compares;
+    each training run also gets its own figures (its progress animation)."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    experiment_id = ensure_experiment(cfg.mlflow.experiment, tracking_uri(cfg))
+    tags = {"role": "comparison", "compares": ",".join(run_ids.values()),
+            "git_commit": _git(project_root(cfg), "rev-parse", "HEAD") or "unknown"}
+    tags |= {f"run.{name}": run_id for name, run_id in run_ids.items()}
+    if os.environ.get("DVC_STAGE"):
+        tags["dvc_stage"] = os.environ["DVC_STAGE"]
+    with mlflow.start_run(experiment_id=experiment_id, run_name="comparison", tags=tags) as run:
+        mlflow.log_metrics(metrics)
+        mlflow.log_artifact(str(page), "report")
+        for path in files:
+            mlflow.log_artifact(str(path), "report/figures")
+        comparison_id = run.info.run_id
+    client = MlflowClient()
+    for name, paths in own_files.items():
+        for path in paths:
+            client.log_artifact(run_ids[name], str(path), "figures")
+        client.set_tag(run_ids[name], "comparison_run", comparison_id)
+    return comparison_id
 
 
 def flat_key(name: str) -> str:

@@ -137,7 +137,8 @@ class EpochReporter(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
         # A live step bar on a terminal; in logs (CI, dvc queue) the per-epoch line is the progress.
-        self.bar = tqdm(total=self.steps, desc=f"{self.settings.variant} epoch {epoch + 1}/{self.settings.epochs}",
+        name = f"{self.settings.variant}-seed{self.settings.seed}"
+        self.bar = tqdm(total=self.steps, desc=f"{name} epoch {epoch + 1}/{self.settings.epochs}",
                         unit="step", leave=False, file=sys.stderr, disable=not sys.stderr.isatty(),
                         dynamic_ncols=True)
 
@@ -171,7 +172,7 @@ class EpochReporter(keras.callbacks.Callback):
         mean_seconds = float(np.mean([r["epoch_seconds"] for r in self.rows]))
         eta = mean_seconds * (self.settings.epochs - step)
         curves = "  ".join(f"{k} {row[k]:.3f}" for k in (*self.model.metric_names, "fid") if not np.isnan(row[k]))
-        print(f"{self.settings.variant} epoch {step:>3}/{self.settings.epochs}  {curves}  "
+        print(f"{self.settings.variant}-seed{self.settings.seed} epoch {step:>3}/{self.settings.epochs}  {curves}  "
               f"| {row['images_per_sec']:.0f} img/s  {seconds:.1f}s  ETA {_duration(eta)}", flush=True)
 
 
@@ -207,10 +208,11 @@ def resumable(checkpoint: Checkpoint | None, run_fingerprint: str, epochs: int) 
             and not checkpoint.complete and 0 < checkpoint.epoch < epochs)
 
 
-def train(cfg: Config, variant: str) -> dict:
-    """Train one variant as params.yaml says (resuming its unfinished checkpoint if it has
-    one); returns (and writes) its summary."""
-    settings = cfg.run_settings(variant)
+def train(cfg: Config, variant: str, seed: int) -> dict:
+    """Train one variant at one training seed as params.yaml says (resuming its unfinished
+    checkpoint if it has one); returns (and writes) its summary."""
+    settings = cfg.run_settings(variant, seed)
+    name = cfg.run_name(variant, seed)
     data = load_prepared(cfg.prepared_dataset)
     facts = json.loads(cfg.prepared_facts.read_text()) if cfg.prepared_facts.is_file() else {}
     spec = DataSpec(image_size=data.x_train.shape[1], channels=data.x_train.shape[3], num_classes=data.num_classes)
@@ -230,19 +232,19 @@ def train(cfg: Config, variant: str) -> dict:
         {"run": settings.model_dump(), "options": cfg.variant(variant).model_dump()},
         facts.get("dataset_sha256") or data.source_sha256,
     )
-    checkpoint = read_checkpoint(cfg.checkpoint_dir(variant))
+    checkpoint = read_checkpoint(cfg.checkpoint_dir(variant, seed))
     resume = resumable(checkpoint, run_fingerprint, settings.epochs)
     first_epoch = checkpoint.epoch if resume else 0
     if resume:
-        restore_checkpoint(cfg.checkpoint_dir(variant), gan)
-        print(f"{variant}: resuming after epoch {first_epoch} from {cfg.checkpoint_dir(variant)}", flush=True)
+        restore_checkpoint(cfg.checkpoint_dir(variant, seed), gan)
+        print(f"{name}: resuming after epoch {first_epoch} from {cfg.checkpoint_dir(variant, seed)}", flush=True)
     else:
-        _fresh_dir(cfg.samples_dir(variant))
-        (cfg.checkpoint_dir(variant) / BEST_GENERATOR).unlink(missing_ok=True)  # another run's best
-    cfg.checkpoint_dir(variant).mkdir(parents=True, exist_ok=True)
-    cfg.training_dir(variant).mkdir(parents=True, exist_ok=True)
-    cfg.samples_dir(variant).mkdir(parents=True, exist_ok=True)
-    model_dir = _fresh_dir(cfg.model_dir(variant))
+        _fresh_dir(cfg.samples_dir(variant, seed))
+        (cfg.checkpoint_dir(variant, seed) / BEST_GENERATOR).unlink(missing_ok=True)  # another run's best
+    cfg.checkpoint_dir(variant, seed).mkdir(parents=True, exist_ok=True)
+    cfg.training_dir(variant, seed).mkdir(parents=True, exist_ok=True)
+    cfg.samples_dir(variant, seed).mkdir(parents=True, exist_ok=True)
+    model_dir = _fresh_dir(cfg.model_dir(variant, seed))
 
     fid = None
     if settings.fid_every:
@@ -255,13 +257,13 @@ def train(cfg: Config, variant: str) -> dict:
     dataset, steps = make_dataset(data, images_per_step, settings.seed, gan.conditional, first_epoch, settings.epochs)
     gan.total_steps = steps * settings.epochs
     noise = fixed_noise(settings.seed, settings.grid_size**2, settings.noise_dim)
-    paths = {"samples": cfg.samples_dir(variant), "history": cfg.history_file(variant),
-             "checkpoint": cfg.checkpoint_dir(variant)}
+    paths = {"samples": cfg.samples_dir(variant, seed), "history": cfg.history_file(variant, seed),
+             "checkpoint": cfg.checkpoint_dir(variant, seed)}
     history = checkpoint.history if resume else []
 
-    print(f"{variant}: {settings.family}, {len(data.y_train)} images of {data.num_classes} classes, "
+    print(f"{name}: {settings.family}, {len(data.y_train)} images of {data.num_classes} classes, "
           f"{settings.epochs} epochs of {steps} steps ({images_per_step} images a step)", flush=True)
-    with training_run(cfg, variant, facts, run_id=checkpoint.run_id if resume else None) as logger:
+    with training_run(cfg, variant, seed, facts, run_id=checkpoint.run_id if resume else None) as logger:
         if resume:
             logger.catch_up(history, paths["samples"])
         reporter = EpochReporter(settings, steps, images_per_step, noise, history, paths, logger, run_fingerprint, fid,
@@ -270,7 +272,7 @@ def train(cfg: Config, variant: str) -> dict:
                 verbose=0, shuffle=False, callbacks=[reporter])  # the order is epoch_order()
 
         card = {
-            "variant": variant, "family": settings.family, "noise_dim": settings.noise_dim,
+            "variant": variant, "seed": seed, "family": settings.family, "noise_dim": settings.noise_dim,
             "image_size": spec.image_size, "channels": spec.channels, "num_classes": spec.num_classes,
             "class_names": data.class_names, "conditional": gan.conditional, "epochs": settings.epochs,
             "mlflow_run_id": logger.run_id,
@@ -283,11 +285,12 @@ def train(cfg: Config, variant: str) -> dict:
         gan.generator.save(model_dir / "generator.keras")
         (model_dir / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
         logger.log_generator(gan.generator, card, *example_io(gan, noise, settings.grid_size))
-        logger.log_files([cfg.history_file(variant)])
+        logger.log_files([cfg.history_file(variant, seed)])
 
     rows = reporter.rows
     summary = {
         "variant": variant,
+        "seed": seed,
         "mlflow_run_id": logger.run_id,
         "epochs": settings.epochs,
         **{k: rows[-1][k] for k in gan.metric_names},
@@ -296,5 +299,5 @@ def train(cfg: Config, variant: str) -> dict:
         "images_per_sec": float(np.median([r["images_per_sec"] for r in rows])),
         "train_seconds": float(sum(r["epoch_seconds"] for r in rows)),
     }
-    cfg.summary_file(variant).write_text(json.dumps(summary, indent=2) + "\n")
+    cfg.summary_file(variant, seed).write_text(json.dumps(summary, indent=2) + "\n")
     return summary

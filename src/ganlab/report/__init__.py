@@ -1,33 +1,160 @@
-"""The report stage: reads what prepare and train wrote, renders the figures."""
+"""The report stage: reads what prepare, train and evaluate wrote, renders every figure of the
+study, the long curves table for `dvc plots`, and reports/index.html."""
 
 from __future__ import annotations
 
 import csv
+import html
+import json
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from ganlab.config import Config
 from ganlab.data import load_prepared
 from ganlab.report import figures
+from ganlab.report.page import Section, render_page, results_table, write_page
+from ganlab.stats import mean_interval
+
+# The study's baseline and the two stabilisers it compares with it (by family, so renamed or
+# extra variants of these families are included).
+BASELINE, STABILISERS = "dcgan", ("smoothed", "noised")
+FINAL_METRICS = {"fid": "FID (lower is better)", "kid": "KID (lower is better)", "precision": "precision",
+                 "recall": "recall", "density": "density", "coverage": "coverage",
+                 "classifier_score": "classifier score"}
+
+
+@dataclass
+class Report:
+    page: Path
+    files: list[Path]                     # every figure, animation and the curves table
+    animations: dict[str, list[Path]]     # variant -> its progress GIF (and MP4)
+    run_ids: dict[str, str]               # run name -> MLflow run id of the runs it compares
+    headline: dict[str, float]            # metric.variant -> mean over seeds
 
 
 def read_history(path: Path) -> dict[str, list[float]]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run the training stages first (dvc repro)")
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     if not rows:
         raise ValueError(f"{path} holds no epochs")
-    return {key: [float(r[key]) for r in rows] for key in rows[0]}
+    return {key: [float(r[key]) if r[key] != "" else np.nan for r in rows] for key in rows[0]}
 
 
-def build_report(cfg: Config) -> list[Path]:
-    out = cfg.figures_dir
+def write_curves(histories: figures.Histories, seeds: list[int], path: Path) -> Path:
+    """One row per run and epoch, every curve a column (empty where a family has none)."""
+    keys = ["g_loss", "d_loss", "d_acc_real", "d_acc_fake", "fid"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["variant", "seed", "run", "epoch", *keys])
+        for variant, runs in histories.items():
+            for seed, run in zip(seeds, runs):
+                for i, epoch in enumerate(run["epoch"]):
+                    values = [run[k][i] if k in run else np.nan for k in keys]
+                    writer.writerow([variant, seed, f"{variant}-seed{seed}", int(epoch),
+                                     *["" if np.isnan(v) else f"{v:.6g}" for v in values]])
+    return path
+
+
+def stabiliser_verdict(cfg: Config, spread: dict[str, list[float]]) -> str:
+    """The study's claim, checked on this run, in words and numbers."""
+    family = {name: cfg.variant(name).family for name in spread}
+    baselines = [n for n in spread if family[n] == BASELINE]
+    treated = [n for n in spread if family[n] in STABILISERS]
+    if not baselines or not treated:
+        return "This run has no DCGAN baseline and stabilised variant to compare."
+    base = baselines[0]
+    base_mean, base_ci = mean_interval(spread[base])
+
+    def fmt(name):
+        mean, ci = mean_interval(spread[name])
+        return f"{html.escape(name)} {mean:.3f}" + (f" &plusmn; {ci:.3f}" if ci is not None else "")
+
+    narrower = [n for n in treated if np.mean(spread[n]) < base_mean]
+    parts = [f"Standard deviation over the epochs of d_acc_real &minus; d_acc_fake: {fmt(base)} (baseline)"]
+    parts += [fmt(n) + (" (narrower)" if n in narrower else " (not narrower)") for n in treated]
+    if len(narrower) == len(treated):
+        verdict = "This run agrees with the study: every stabiliser narrows the band."
+    elif narrower:
+        verdict = (f"This run agrees only in part: {', '.join(map(html.escape, narrower))} narrows the band, "
+                   f"{', '.join(html.escape(n) for n in treated if n not in narrower)} does not.")
+    else:
+        verdict = "This run does not agree with the study: no stabiliser narrows the band."
+    if len(cfg.seeds) < 2:
+        verdict += " One seed only: run with several seeds (params.yaml seeds) before trusting the difference."
+    return "; ".join(parts) + ". " + verdict
+
+
+def _model_cards(cfg: Config, seed: int) -> dict[str, dict]:
+    return {v: json.loads((cfg.model_dir(v, seed) / "model_card.json").read_text()) for v in cfg.variants}
+
+
+def build_report(cfg: Config) -> Report:
+    out, root = cfg.figures_dir, cfg.report_page.parent
     data = load_prepared(cfg.prepared_dataset)
-    histories = {v: read_history(cfg.history_file(v)) for v in cfg.variants}
-    grids = {v: sorted(cfg.samples_dir(v).glob("epoch_*.png"))[-1] for v in cfg.variants}
-    return [
-        figures.class_samples(data.x_train, data.y_train, data.class_names, out / "class_samples.png"),
-        figures.last_grids(grids, out / "last_grids.png"),
-        figures.curves(histories, {"g_loss": "generator", "d_loss": "discriminator (critic)"}, "loss",
-                       "Generator and discriminator loss per epoch", out / "losses.png"),
-        figures.curves(histories, {"d_acc_real": "on real", "d_acc_fake": "on fake"}, "accuracy",
-                       "Discriminator accuracy per epoch", out / "accuracy.png"),
+    seeds, first = list(cfg.seeds), cfg.seeds[0]
+    histories = {v: [read_history(cfg.history_file(v, s)) for s in seeds] for v in cfg.variants}
+    evaluation = json.loads(cfg.evaluation_file.read_text())
+    missing = sorted(set(cfg.variants) - set(evaluation["variants"]))
+    if missing or evaluation.get("seeds", [0]) != seeds:
+        raise ValueError(f"{cfg.evaluation_file} does not cover variants {missing} / seeds {seeds}: "
+                         "run `dvc repro evaluate` first")
+    cards = _model_cards(cfg, first)
+    grids = {v: sorted(cfg.samples_dir(v, first).glob("epoch_*.png")) for v in cfg.variants}
+    column_titles = {v: card["class_names"] for v, card in cards.items() if card.get("conditional")}
+
+    spread = figures.accuracy_gap_spread(histories)
+    compared = {v: h for v, h in histories.items() if cfg.variant(v).family in (BASELINE, *STABILISERS)}
+    bars = {v: {k: (values[k], values.get(f"{k}_ci95")) for k in FINAL_METRICS if k in values}
+            for v, values in evaluation["variants"].items()}
+
+    written = {
+        "data": figures.class_samples(data.x_train, data.y_train, data.class_names, out / "class_samples.png"),
+        "grids": figures.last_grids({v: g[-1] for v, g in grids.items()}, column_titles, out / "last_grids.png"),
+        "accuracy": figures.curves(histories, {"d_acc_real": "on real", "d_acc_fake": "on fake"}, "accuracy",
+                                   "Discriminator (critic) accuracy per epoch", out / "accuracy.png"),
+        "losses": figures.curves(histories, {"g_loss": "generator", "d_loss": "discriminator (critic)"}, "loss",
+                                 "Generator and discriminator loss per epoch", out / "losses.png"),
+        "stabilisers": figures.stabilisers(compared or histories, spread, out / "stabilisers.png"),
+        "fid": figures.fid_curves(histories, out / "fid.png"),
+        "metrics": figures.final_metrics(bars, evaluation["references"], FINAL_METRICS, out / "final_metrics.png"),
+    }
+    animations = {v: figures.progress_animation(g, out / f"progress_{v}") for v, g in grids.items()}
+    curves = write_curves(histories, seeds, cfg.curves_file)
+
+    seeds_text = (f"Curves and numbers are means over the training seeds {seeds} with 95 % intervals."
+                  if len(seeds) > 1 else f"One training seed ({first}); list more under params.yaml seeds "
+                  "for means and 95 % intervals.")
+    sections = [
+        Section("The data", f"{len(data.y_train)} training images of {len(data.class_names)} classes: "
+                + html.escape(", ".join(data.class_names)) + ".", [written["data"]]),
+        Section("Samples after the last epoch", "Each variant's fixed-noise grid after its last epoch (seed "
+                f"{first}); AC-GAN's has one column per class.", [written["grids"]]),
+        Section("Discriminator accuracy", "Accuracy on real and on generated images per epoch. For the WGAN "
+                "critics: the share of real (fake) images scored above (below) the batch's mean fake (real) "
+                "score.", [written["accuracy"]]),
+        Section("Losses", "Generator and discriminator (critic) loss per epoch; the Wasserstein critics' loss "
+                "is the negative Wasserstein estimate.", [written["losses"]]),
+        Section("With and without the stabilisers", stabiliser_verdict(cfg, spread), [written["stabilisers"]]),
+        Section("Training progress", "The fixed-noise grid over the epochs, per variant.",
+                [a[0] for a in animations.values()], [p for a in animations.values() for p in a[1:]]),
+        Section("Sample quality", "Left: FID per epoch during training (judge features, "
+                f"{cfg.train.fid_samples} samples). Right: the evaluate stage's metrics on "
+                f"{evaluation['samples']} samples; dashed: real test images (the floor), dotted: noise "
+                "(the ceiling).", [written["fid"], written["metrics"]]),
     ]
+    intro = (f"What the pipeline measured for {len(cfg.variants)} variants. {seeds_text} Judge test accuracy "
+             f"{evaluation['judge']['test_accuracy']:.3f}. Table: mean &plusmn; 95 % interval where there are "
+             "several seeds; the references are real test images and uniform noise.")
+    page = write_page(cfg.report_page, render_page("GAN lab report", intro, results_table(evaluation),
+                                                   sections, root))
+    by_seed = json.loads(cfg.evaluation_by_seed_file.read_text())["runs"]
+    run_ids = {cfg.run_name(v, int(s)): r["mlflow_run_id"] for v, runs in by_seed.items() for s, r in runs.items()
+               if r.get("mlflow_run_id")}
+    headline = {f"{k}.{v}": values[k] for v, values in evaluation["variants"].items() for k in ("fid", "kid")}
+    return Report(page, [curves, *written.values(), *(p for a in animations.values() for p in a)],
+                  {cfg.run_name(v, first): a for v, a in animations.items()}, run_ids, headline)

@@ -1,4 +1,8 @@
-"""The report's figures, each a pure function from arrays/histories to one PNG."""
+"""The report's figures, each a pure function from arrays/histories to one PNG (or animation).
+
+Histories arrive as {variant: [history of seed 1, history of seed 2, ...]}; a curve is the mean
+over seeds with a 95 % band when there are several.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,23 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only; no display on servers or in CI
+import imageio.v2  # noqa: E402
 import imageio.v3 as iio  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
+from PIL import Image, ImageDraw  # noqa: E402
+
+from ganlab.stats import curve_band  # noqa: E402
 
 STYLE = {"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
          "axes.spines.right": False, "font.size": 9}
 
+Histories = dict[str, list[dict[str, list[float]]]]
 
-def _panels(n: int, width: float = 3.6, height: float = 2.8):
-    cols = min(n, 3)
+
+def _panels(n: int, width: float = 3.6, height: float = 2.8, cols: int = 3):
+    cols = min(n, cols)
     rows = -(-n // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
     for ax in axes.flat[n:]:
@@ -31,6 +41,26 @@ def _save(fig, path: Path) -> Path:
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def _epoch_axis(ax) -> None:
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _plot_band(ax, runs: list[dict[str, list[float]]], key: str, label: str, **style) -> None:
+    """Mean over seeds as a line, the 95 % interval as a shaded band (several seeds only)."""
+    mean, lower, upper = curve_band([run[key] for run in runs])
+    epochs = runs[0]["epoch"][: len(mean)]
+    line, = ax.plot(epochs, mean, marker="o", markersize=3, label=label, **style)
+    if len(runs) > 1:
+        ax.fill_between(epochs, lower, upper, color=line.get_color(), alpha=0.2, linewidth=0)
+
+
+def _seed_note(histories: Histories) -> str:
+    seeds = {len(runs) for runs in histories.values()}
+    n = max(seeds)
+    return f" (mean of {n} seeds, 95 % band)" if n > 1 else ""
 
 
 def class_samples(x: np.ndarray, y: np.ndarray, class_names: list[str], path: Path, per_class: int = 8) -> Path:
@@ -52,31 +82,143 @@ def class_samples(x: np.ndarray, y: np.ndarray, class_names: list[str], path: Pa
         return _save(fig, path)
 
 
-def curves(histories: dict[str, dict[str, list[float]]], keys: dict[str, str], ylabel: str,
-           title: str, path: Path) -> Path:
+def curves(histories: Histories, keys: dict[str, str], ylabel: str, title: str, path: Path) -> Path:
     """One panel per variant, one line per key (key -> legend label), x = epoch."""
     with plt.rc_context(STYLE):
         fig, axes = _panels(len(histories))
-        for ax, (variant, history) in zip(axes, histories.items()):
+        for ax, (variant, runs) in zip(axes, histories.items()):
             for key, label in keys.items():
-                if key in history:
-                    ax.plot(history["epoch"], history[key], marker="o", markersize=3, label=label)
+                if key in runs[0]:
+                    _plot_band(ax, runs, key, label)
             ax.set_title(variant)
-            ax.set_xlabel("epoch")
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            _epoch_axis(ax)
             ax.set_ylabel(ylabel)
             ax.legend(frameon=False)
-        fig.suptitle(title)
+        fig.suptitle(title + _seed_note(histories))
         return _save(fig, path)
 
 
-def last_grids(grids: dict[str, Path], path: Path) -> Path:
-    """Study figure 2: every variant's fixed-noise grid after its last epoch."""
+def last_grids(grids: dict[str, Path], column_titles: dict[str, list[str]], path: Path) -> Path:
+    """Study figures 2 and 7: every variant's fixed-noise grid after its last epoch; a grid with
+    one column per class (AC-GAN) gets the class names over its columns."""
     with plt.rc_context(STYLE):
-        fig, axes = _panels(len(grids), width=4.2, height=4.4)
+        fig, axes = _panels(len(grids), width=4.2, height=4.6)
         for ax, (variant, png) in zip(axes, grids.items()):
-            ax.imshow(iio.imread(png), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-            ax.set_title(f"{variant}: {png.stem.replace('_', ' ')}")
-            ax.axis("off")
+            image = iio.imread(png)
+            ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+            ax.set_title(f"{variant}: {png.stem.replace('_', ' ')}", pad=14 if variant in column_titles else 6)
+            ax.set_yticks([])
+            ax.grid(False)
+            titles = column_titles.get(variant)
+            if titles:
+                width = image.shape[1] / len(titles)
+                ax.xaxis.tick_top()
+                ax.set_xticks([(i + 0.5) * width for i in range(len(titles))], titles, fontsize=7, rotation=20)
+                ax.tick_params(length=0)
+                for side in ax.spines.values():
+                    side.set_visible(False)
+            else:
+                ax.axis("off")
         fig.suptitle("Generated samples after the last epoch (fixed noise)")
         return _save(fig, path)
+
+
+def accuracy_gap_spread(histories: Histories) -> dict[str, list[float]]:
+    """Per variant and seed: the standard deviation over epochs of d_acc_real - d_acc_fake, the
+    width of the band the study says the stabilisers narrow."""
+    return {variant: [float(np.std(np.subtract(run["d_acc_real"], run["d_acc_fake"]))) for run in runs]
+            for variant, runs in histories.items()}
+
+
+def stabilisers(histories: Histories, spread: dict[str, list[float]], path: Path) -> Path:
+    """Study figure 5: the DCGAN with and without the stabilisers on the same axes (left: accuracy
+    on real, middle: on fake), and the spread of the accuracy gap for every variant (right)."""
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+        for key, ax, label in (("d_acc_real", axes[0], "on real"), ("d_acc_fake", axes[1], "on fake")):
+            for variant, runs in histories.items():
+                _plot_band(ax, runs, key, variant)
+            ax.set_title(f"Discriminator accuracy {label}")
+            _epoch_axis(ax)
+            ax.set_ylabel("accuracy")
+            ax.legend(frameon=False)
+        names = list(spread)
+        means = [np.mean(spread[n]) for n in names]
+        errors = [np.std(spread[n], ddof=1) if len(spread[n]) > 1 else 0.0 for n in names]
+        axes[2].bar(names, means, yerr=errors, color=[f"C{i}" for i in range(len(names))], capsize=3)
+        axes[2].set_title("Spread of d_acc_real - d_acc_fake")
+        axes[2].set_ylabel("std over epochs")
+        axes[2].tick_params(axis="x", rotation=30)
+        fig.suptitle("With and without the stabilisers" + _seed_note(histories))
+        return _save(fig, path)
+
+
+def fid_curves(histories: Histories, path: Path, references: dict[str, float] | None = None) -> Path:
+    """Figure 7a: the in-training FID (judge features, a fixed subset) per epoch, all variants."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(6.4, 3.8))
+        for variant, runs in histories.items():
+            if "fid" in runs[0]:
+                _plot_band(ax, runs, "fid", variant)
+        for name, value in (references or {}).items():
+            ax.axhline(value, color="grey", linestyle="--", linewidth=1)
+            ax.annotate(name, (1, value), xycoords=("axes fraction", "data"), ha="right", va="bottom", color="grey")
+        ax.set_yscale("log")
+        _epoch_axis(ax)
+        ax.set_ylabel("FID (judge features, log scale)")
+        ax.legend(frameon=False, fontsize=8)
+        ax.set_title("FID per epoch (lower is better)" + _seed_note(histories))
+        return _save(fig, path)
+
+
+def final_metrics(rows: dict[str, dict[str, tuple[float, float | None]]], references: dict[str, dict[str, float]],
+                  metrics: dict[str, str], path: Path) -> Path:
+    """Figure 7b: one panel per metric, a bar per variant (mean, 95 % interval over seeds as
+    error bars) and the real-data floor and noise ceiling as lines."""
+    with plt.rc_context(STYLE):
+        fig, axes = _panels(len(metrics), width=3.4, height=3.0, cols=4)
+        names = list(rows)
+        for ax, (key, label) in zip(axes, metrics.items()):
+            means = [rows[n][key][0] if key in rows[n] else np.nan for n in names]
+            errors = [(rows[n][key][1] or 0.0) if key in rows[n] else 0.0 for n in names]
+            ax.bar(names, means, yerr=errors, capsize=3, color=[f"C{i}" for i in range(len(names))])
+            for (ref, values), style in zip(references.items(), ("--", ":")):
+                if key in values:
+                    ax.axhline(values[key], color="black", linestyle=style, linewidth=1, label=ref)
+            ax.set_title(label)
+            ax.tick_params(axis="x", rotation=45, labelsize=7)
+            if key in ("fid", "kid"):
+                ax.set_yscale("symlog", linthresh=1e-3 if key == "kid" else 1.0)
+        axes[0].legend(frameon=False, fontsize=7)
+        fig.suptitle("Final metrics (evaluate stage); lines: references")
+        return _save(fig, path)
+
+
+def progress_animation(frames: list[Path], path: Path, seconds_per_frame: float = 0.6) -> list[Path]:
+    """Study figure 6: the fixed-noise grid over the epochs, as a GIF that loops, and as an MP4
+    where imageio's ffmpeg plugin is installed. Each frame is stamped with its epoch."""
+    images = [_stamp(iio.imread(f), f.stem.replace("_", " ")) for f in frames]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gif = path.with_suffix(".gif")
+    iio.imwrite(gif, np.stack(images), duration=int(seconds_per_frame * 1000), loop=0)
+    written = [gif]
+    try:
+        import imageio_ffmpeg  # noqa: F401  (the plugin imageio uses for MP4)
+    except ImportError:
+        return written
+    mp4 = path.with_suffix(".mp4")
+    # yuv420p, what browsers play, needs even sides; macro_block_size=1 keeps the size as is
+    h, w = images[0].shape[:2]
+    frames_rgb = [np.repeat(np.pad(im, ((0, h % 2), (0, w % 2)), constant_values=255)[..., None], 3, axis=2)
+                  for im in images]
+    imageio.v2.mimwrite(mp4, frames_rgb, fps=1 / seconds_per_frame, codec="libx264",
+                        pixelformat="yuv420p", macro_block_size=1)
+    written.append(mp4)
+    return written
+
+
+def _stamp(image: np.ndarray, text: str) -> np.ndarray:
+    """The grid with a white strip above it that names the frame."""
+    canvas = Image.fromarray(np.pad(image, ((18, 0), (0, 0)), constant_values=255))
+    ImageDraw.Draw(canvas).text((4, 3), text, fill=0)
+    return np.asarray(canvas)

@@ -1,0 +1,85 @@
+"""reports/index.html: one self-contained page (relative links only) with the results table,
+every figure and a short text per section."""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HEADLINE = {"fid": "FID", "kid": "KID", "precision": "precision", "recall": "recall", "density": "density",
+            "coverage": "coverage", "classifier_score": "classifier score", "class_accuracy": "class accuracy"}
+
+
+@dataclass
+class Section:
+    title: str
+    text: str                                   # HTML (already escaped where it holds data)
+    images: list[Path] = field(default_factory=list)
+    videos: list[Path] = field(default_factory=list)
+
+
+def _cell(values: dict, key: str) -> str:
+    if key not in values:
+        return "&ndash;"
+    ci = values.get(f"{key}_ci95")
+    return f"{values[key]:.3f}" + (f" &plusmn; {ci:.3f}" if ci is not None else "")
+
+
+def results_table(evaluation: dict) -> str:
+    """The metrics file as an HTML table: variants by FID, then the two references."""
+    rows = sorted(evaluation["variants"].items(), key=lambda item: item[1]["fid"])
+    rows += [(f"{name} (reference)", ref) for name, ref in evaluation["references"].items()]
+    head = "".join(f"<th>{html.escape(label)}</th>" for label in HEADLINE.values())
+    body = "\n".join(
+        f'<tr data-variant="{html.escape(name)}"><th>{html.escape(name)}</th>'
+        + "".join(f'<td data-metric="{key}">{_cell(values, key)}</td>' for key in HEADLINE) + "</tr>"
+        for name, values in rows
+    )
+    return f'<table id="results"><thead><tr><th>variant</th>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table>'
+
+
+def _media(section: Section, root: Path) -> str:
+    parts = []
+    for image in section.images:
+        rel = Path(os.path.relpath(image, root)).as_posix()
+        parts.append(f'<figure><img src="{html.escape(rel)}" alt="{html.escape(image.stem)}">'
+                     f"<figcaption>{html.escape(image.name)}</figcaption></figure>")
+    for video in section.videos:
+        rel = Path(os.path.relpath(video, root)).as_posix()
+        parts.append(f'<figure><video src="{html.escape(rel)}" controls loop muted></video>'
+                     f"<figcaption>{html.escape(video.name)}</figcaption></figure>")
+    return "\n".join(parts)
+
+
+STYLE = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;font-size:0.9em}th,td{padding:0.3em 0.6em;border-bottom:1px solid #ddd;text-align:right}
+th:first-child{text-align:left}figure{display:inline-block;margin:0.5em}img,video{max-width:100%}
+figcaption{font-size:0.8em;color:#666}.broken{outline:3px solid red}"""
+
+# Marks an image that does not load (a red outline) and records the counts on <html>, where a
+# headless browser (tests/test_pipeline.py) or a person with the inspector can read them.
+CHECK_IMAGES = """window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images), ok = 0;
+  imgs.forEach(function (im) { if (im.complete && im.naturalWidth > 0) { ok++; } else { im.className += ' broken'; } });
+  document.documentElement.setAttribute('data-images', ok + '/' + imgs.length);
+});"""
+
+
+def render_page(title: str, intro: str, table: str, sections: list[Section], root: Path) -> str:
+    body = "\n".join(
+        f'<section id="s{i}"><h2>{html.escape(s.title)}</h2>\n<p>{s.text}</p>\n{_media(s, root)}\n</section>'
+        for i, s in enumerate(sections, 1)
+    )
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{STYLE}</style></head>\n<body>\n<h1>{html.escape(title)}</h1>\n<p>{intro}</p>\n"
+            f"<h2>Results</h2>\n{table}\n{body}\n<script>{CHECK_IMAGES}</script>\n</body></html>\n")
+
+
+def write_page(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return path

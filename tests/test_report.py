@@ -1,0 +1,93 @@
+"""The report's building blocks: intervals over seeds, the per-seed aggregation, the stabiliser
+verdict, the page's table and the animations (the whole stage: test_pipeline.py)."""
+
+from __future__ import annotations
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from conftest import tiny_params
+from ganlab.config import config_from_dict
+from ganlab.evaluation import aggregate
+from ganlab.report import stabiliser_verdict
+from ganlab.report.figures import accuracy_gap_spread, progress_animation
+from ganlab.report.page import results_table
+from ganlab.stats import curve_band, mean_interval
+
+
+def test_mean_interval_is_the_student_t_interval():
+    # values 1, 2, 3: mean 2, sd 1, sem 1/sqrt(3); t(0.975, df=2) = 4.302652729911275
+    mean, half = mean_interval([1.0, 2.0, 3.0])
+    assert mean == 2.0 and half == pytest.approx(4.302652729911275 / np.sqrt(3))
+    assert mean_interval([5.0]) == (5.0, None)
+    with pytest.raises(ValueError, match="non-empty"):
+        mean_interval([])
+
+
+def test_curve_band_averages_seeds_per_epoch_and_cuts_to_the_shortest():
+    mean, lower, upper = curve_band([[1.0, 2.0, 9.0], [3.0, 4.0]])
+    assert mean.tolist() == [2.0, 3.0]
+    assert (upper - mean).tolist() == pytest.approx([12.706204736174705] * 2)  # sd sqrt(2), sem 1, df 1
+    assert np.allclose(lower + upper, 2 * mean)
+    single = curve_band([[1.0, 2.0]])
+    assert all(np.array_equal(single[0], x) for x in single)
+
+
+def test_aggregate_means_every_number_and_adds_intervals_for_headline_metrics():
+    runs = [{"fid": 10.0, "kid_std": 1.0, "class_share": {"a": 0.2}, "mlflow_run_id": "x"},
+            {"fid": 20.0, "kid_std": 3.0, "class_share": {"a": 0.4}, "mlflow_run_id": "y"}]
+    out = aggregate(runs)
+    assert out["fid"] == 15.0 and out["kid_std"] == 2.0 and out["class_share"] == {"a": pytest.approx(0.3)}
+    assert out["fid_ci95"] == pytest.approx(12.706204736174705 * 5.0)
+    assert "kid_std_ci95" not in out and "mlflow_run_id" not in out and out["seeds"] == 2
+    assert "fid_ci95" not in aggregate(runs[:1])
+
+
+def verdict_config(params, npz_file):
+    raw = tiny_params(params, npz_file)
+    raw["variants"] = {"dcgan": {"family": "dcgan"}, "smoothed": {"family": "smoothed"},
+                       "noised": {"family": "noised"}, "wgan": {"family": "wgan"}}
+    return config_from_dict(raw)
+
+
+def test_stabiliser_verdict_states_the_numbers_and_whether_the_run_agrees(params, npz_file):
+    cfg = verdict_config(params, npz_file)
+    agrees = stabiliser_verdict(cfg, {"dcgan": [0.30], "smoothed": [0.10], "noised": [0.20], "wgan": [0.5]})
+    assert "dcgan 0.300 (baseline)" in agrees and "smoothed 0.100 (narrower)" in agrees
+    assert "agrees with the study" in agrees and "One seed only" in agrees and "wgan" not in agrees
+    partly = stabiliser_verdict(cfg, {"dcgan": [0.15], "smoothed": [0.10], "noised": [0.20], "wgan": [0.5]})
+    assert "only in part" in partly and "noised 0.200 (not narrower)" in partly
+    disagrees = stabiliser_verdict(cfg, {"dcgan": [0.05], "smoothed": [0.10], "noised": [0.20], "wgan": [0.5]})
+    assert "does not agree" in disagrees
+
+
+def test_accuracy_gap_spread_is_the_std_of_the_gap_over_epochs():
+    history = {"d_acc_real": [0.9, 0.8, 0.7], "d_acc_fake": [0.5, 0.8, 0.9]}
+    assert accuracy_gap_spread({"v": [history]}) == {"v": [pytest.approx(np.std([0.4, 0.0, -0.2]))]}
+
+
+def test_results_table_shows_means_with_intervals_sorted_by_fid():
+    row = {"fid": 30.0, "fid_ci95": 4.5, "kid": 0.1, "precision": 0.5, "recall": 0.4, "density": 0.9,
+           "coverage": 0.8, "classifier_score": 3.0}
+    table = results_table({"variants": {"b": row, "a": {**row, "fid": 10.0, "fid_ci95": None}},
+                           "references": {"noise": {**row, "fid": 400.0}}})
+    assert table.index('data-variant="a"') < table.index('data-variant="b"') < table.index("noise (reference)")
+    assert "30.000 &plusmn; 4.500" in table and ">10.000</td>" in table
+    assert 'data-metric="class_accuracy">&ndash;' in table
+
+
+def test_progress_animation_has_one_stamped_frame_per_epoch(tmp_path):
+    frames = []
+    for epoch in (1, 2, 3):
+        path = tmp_path / f"epoch_{epoch:03d}.png"
+        iio.imwrite(path, np.full((20, 30), epoch * 60, np.uint8))
+        frames.append(path)
+    written = progress_animation(frames, tmp_path / "out" / "progress_x")
+    gif = iio.imread(written[0], index=None)
+    assert written[0].suffix == ".gif" and len(gif) == 3
+    assert gif.shape[1:3] == (38, 30)  # an 18-pixel strip names the epoch
+    assert gif[0, 20:].mean() == pytest.approx(60, abs=1) and gif[2, 20:].mean() == pytest.approx(180, abs=1)
+    assert gif[0, :18].min() < 128  # the stamp's text
+    if len(written) == 2:
+        assert written[1].suffix == ".mp4" and written[1].stat().st_size > 0
