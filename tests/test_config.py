@@ -135,3 +135,25 @@ def test_stage_refuses_bad_params_with_one_line_and_exit_2(params, tmp_path):
 def test_train_stage_refuses_an_unknown_variant(params, tmp_path):
     result = run_stage("train.py", write_yaml(params, tmp_path / "params.yaml"), "nope")
     assert result.returncode == 2 and "unknown variant 'nope'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "variant, key, value",
+    [("smoothed", "alpha", 1.0), ("smoothed", "alpha", 0.0), ("smoothed", "alpha", 1.5),
+     ("noised", "max_std", -0.1), ("wgan", "clip", 0.0), ("wgan", "n_critic", 0)],
+)
+def test_stabiliser_options_out_of_range_are_named(params, variant, key, value):
+    params["variants"][variant][key] = value
+    message = error_of(params)
+    assert f"variants.{variant}.{key}" in message and repr(value) in message
+
+
+@pytest.mark.parametrize("seeds, expected", [([], "seeds"), ([0, 0], "repeats a seed"), ([-1], "seeds.0")])
+def test_training_seeds_are_validated(params, seeds, expected):
+    params["seeds"] = seeds
+    assert expected in error_of(params)
+
+
+def test_train_stage_refuses_a_seed_not_in_params(params, tmp_path):
+    result = run_stage("train.py", write_yaml(params, tmp_path / "params.yaml"), "dcgan", "7")
+    assert result.returncode == 2 and "seed 7 is not in params.yaml's seeds [0]" in result.stderr

@@ -245,3 +245,27 @@ def test_mlflow_comparison_run_carries_the_page(repro):
     assert "fid.dcgan" in run.data.metrics
     own = next(r for r in trained if r.info.run_name == "dcgan-seed0")
     assert "figures/progress_dcgan.gif" in {a.path for a in client.list_artifacts(own.info.run_id, "figures")}
+
+
+def test_dvc_experiment_runs_land_in_the_projects_store_tagged_with_the_experiment(repro):
+    from mlflow.tracking import MlflowClient
+
+    project, params, _ = repro
+    # As a user would: the run's lock, metrics and plots committed, then an experiment on top.
+    for args in (["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results"]):
+        subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)
+    # --temp runs in a copy of the project: the runs must still reach the project's store.
+    dvc(project, "exp", "run", "--temp", "-n", "lr-probe", "-S", "variants.dcgan.learning_rate=0.0003")
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name(params["mlflow"]["experiment"])
+    runs = client.search_runs([experiment.experiment_id], "tags.dvc_exp_name = 'lr-probe'")
+    assert sorted(r.info.run_name for r in runs) == ["dcgan-seed0", "dcgan-seed1"]  # only what changed
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
+    for run in runs:
+        assert run.data.tags["dvc_exp_baseline_rev"] == head
+        assert run.data.params["options.learning_rate"] == "0.0003"
+        assert len(run.data.tags["params_sha256"]) == 64
+    baseline = client.search_runs([experiment.experiment_id], "tags.variant = 'dcgan' and tags.seed = '0'")
+    assert len({r.data.tags["params_sha256"] for r in baseline}) == 2  # the experiment's params differ
+    shown = json.loads(dvc(project, "exp", "show", "--json").stdout)
+    assert "lr-probe" in json.dumps(shown)

@@ -3,21 +3,68 @@ one clear line on stderr and a non-zero exit instead of a traceback."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 from ganlab.config import PARAMS_FILE, Config, ConfigError, load_config
 from ganlab.data import DataError
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def _interrupt(signum, frame):
+    # `kill`, `dvc queue kill` and CI timeouts send SIGTERM: unwind like Ctrl-C, so the MLflow
+    # run is marked KILLED and nothing is left half-written (checkpoints are replaced atomically).
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+STAGE_TIMES = Path(".ganlab") / "stage_times.jsonl"
+
+
+def _process_age() -> float:
+    """Seconds since this process started (interpreter and imports included), from /proc."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def record_stage_time(root: Path, name: str) -> None:
+    """One line per finished stage in .ganlab/stage_times.jsonl (what `make bench` reads to split
+    a `dvc repro` into train steps and everything else)."""
+    entry = {"stage": os.environ.get("DVC_STAGE") or name, "seconds": round(_process_age(), 2),
+             "finished": time.time()}
+    try:
+        path = Path(os.environ.get("DVC_ROOT") or root) / STAGE_TIMES
+        path.parent.mkdir(exist_ok=True)
+        with open(path, "a") as fh:
+            fh.write(json.dumps(entry) + "\n")
+    except OSError:
+        pass  # a timing record is never worth failing a stage for
 
 
 def run_stage(main: Callable[[Config, list[str]], None], argv: list[str] | None = None) -> None:
+    from ganlab.preflight import preflight
+
     argv = sys.argv[1:] if argv is None else argv
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         cfg = load_config(os.environ.get("GANLAB_PARAMS", PARAMS_FILE))
+        preflight(cfg)
         main(cfg, argv)
+        record_stage_time(cfg.root, " ".join([Path(sys.argv[0]).stem, *argv]))
     except (ConfigError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        print("interrupted: the last finished epoch's checkpoint is kept; run `dvc repro` again to resume",
+              file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)

@@ -8,6 +8,8 @@ real project for such runs, so the store is resolved against it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import time
@@ -85,6 +87,7 @@ def run_tags(cfg: Config, variant: str, seed: int, data_facts: dict) -> dict[str
         "git_dirty": str(bool(_git(root, "status", "--porcelain", "--untracked-files=no"))).lower(),
         "data_sha256": data_facts.get("dataset_sha256", "unknown"),
         "source_sha256": data_facts.get("source_sha256", "unknown"),
+        "params_sha256": params_hash(cfg),
     }
     # DVC's own variables for the stage it runs: the link from a DVC experiment to its runs.
     for env, tag in (("DVC_STAGE", "dvc_stage"), ("DVC_EXP_NAME", "dvc_exp_name"),
@@ -92,6 +95,13 @@ def run_tags(cfg: Config, variant: str, seed: int, data_facts: dict) -> dict[str
         if os.environ.get(env):
             tags[tag] = os.environ[env]
     return tags
+
+
+def params_hash(cfg: Config) -> str:
+    """sha256 of every param (canonical JSON): runs with this tag ran the same params.yaml
+    content, whichever DVC experiment or commit they came from."""
+    canonical = json.dumps(cfg.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def run_params(cfg: Config, variant: str, seed: int) -> dict[str, Any]:
@@ -162,21 +172,28 @@ def _keras_requirements() -> list[str]:
 @contextmanager
 def training_run(cfg: Config, variant: str, seed: int, data_facts: dict,
                  run_id: str | None = None) -> Iterator[RunLogger]:
-    """An MLflow run named after the variant and seed (or, resuming, the run it started); FAILED
-    if the block raises or is interrupted."""
+    """An MLflow run named after the variant and seed (or, resuming, the run it started); KILLED
+    if the block is interrupted, FAILED if it raises."""
     import mlflow
 
     uri = tracking_uri(cfg)
     experiment_id = ensure_experiment(cfg.mlflow.experiment, uri)
     if run_id is not None:
-        with mlflow.start_run(run_id=run_id) as run:
-            mlflow.set_tag("resumed", "true")
-            yield RunLogger(run.info.run_id)
-        return
-    with mlflow.start_run(experiment_id=experiment_id, run_name=cfg.run_name(variant, seed),
-                          tags=run_tags(cfg, variant, seed, data_facts)) as run:
+        run = mlflow.start_run(run_id=run_id)
+        mlflow.set_tag("resumed", "true")
+    else:
+        run = mlflow.start_run(experiment_id=experiment_id, run_name=cfg.run_name(variant, seed),
+                               tags=run_tags(cfg, variant, seed, data_facts))
         mlflow.log_params(run_params(cfg, variant, seed))
+    try:
         yield RunLogger(run.info.run_id)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM turned into one by ganlab.cli
+        mlflow.end_run(status="KILLED")
+        raise
+    except BaseException:
+        mlflow.end_run(status="FAILED")
+        raise
+    mlflow.end_run(status="FINISHED")
 
 
 def log_evaluation(cfg: Config, results: dict) -> None:

@@ -37,7 +37,8 @@ def _panels(n: int, width: float = 3.6, height: float = 2.8, cols: int = 3):
 
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    # leave the top strip to the figure's title (tight_layout alone lets panel titles overlap it)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()) if fig.get_suptitle() else None)
     fig.savefig(path)
     plt.close(fig)
     return path
@@ -48,9 +49,15 @@ def _epoch_axis(ax) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
+# Curves with a natural range: their bands are cut to it (a t-interval over 2 seeds is wide).
+BOUNDS = {"d_acc_real": (0.0, 1.0), "d_acc_fake": (0.0, 1.0), "fid": (0.0, None)}
+
+
 def _plot_band(ax, runs: list[dict[str, list[float]]], key: str, label: str, **style) -> None:
     """Mean over seeds as a line, the 95 % interval as a shaded band (several seeds only)."""
     mean, lower, upper = curve_band([run[key] for run in runs])
+    low, high = BOUNDS.get(key, (None, None))
+    lower, upper = np.clip(lower, low, high), np.clip(upper, low, high)
     epochs = runs[0]["epoch"][: len(mean)]
     line, = ax.plot(epochs, mean, marker="o", markersize=3, label=label, **style)
     if len(runs) > 1:
@@ -106,7 +113,7 @@ def last_grids(grids: dict[str, Path], column_titles: dict[str, list[str]], path
         for ax, (variant, png) in zip(axes, grids.items()):
             image = iio.imread(png)
             ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-            ax.set_title(f"{variant}: {png.stem.replace('_', ' ')}", pad=14 if variant in column_titles else 6)
+            ax.set_title(f"{variant}: {png.stem.replace('_', ' ')}", pad=24 if variant in column_titles else 6)
             ax.set_yticks([])
             ax.grid(False)
             titles = column_titles.get(variant)
@@ -145,7 +152,9 @@ def stabilisers(histories: Histories, spread: dict[str, list[float]], path: Path
         names = list(spread)
         means = [np.mean(spread[n]) for n in names]
         errors = [np.std(spread[n], ddof=1) if len(spread[n]) > 1 else 0.0 for n in names]
-        axes[2].bar(names, means, yerr=errors, color=[f"C{i}" for i in range(len(names))], capsize=3)
+        several = any(len(spread[n]) > 1 for n in names)
+        axes[2].bar(names, means, yerr=errors if several else None, color=[f"C{i}" for i in range(len(names))],
+                    capsize=3)
         axes[2].set_title("Spread of d_acc_real - d_acc_fake")
         axes[2].set_ylabel("std over epochs")
         axes[2].tick_params(axis="x", rotation=30)
@@ -181,7 +190,8 @@ def final_metrics(rows: dict[str, dict[str, tuple[float, float | None]]], refere
         for ax, (key, label) in zip(axes, metrics.items()):
             means = [rows[n][key][0] if key in rows[n] else np.nan for n in names]
             errors = [(rows[n][key][1] or 0.0) if key in rows[n] else 0.0 for n in names]
-            ax.bar(names, means, yerr=errors, capsize=3, color=[f"C{i}" for i in range(len(names))])
+            ax.bar(names, means, yerr=errors if any(errors) else None, capsize=3,
+                   color=[f"C{i}" for i in range(len(names))])
             for (ref, values), style in zip(references.items(), ("--", ":")):
                 if key in values:
                     ax.axhline(values[key], color="black", linestyle=style, linewidth=1, label=ref)

@@ -1,0 +1,148 @@
+"""The reproducibility gate (`make check-repro`, run by CI): the pipeline on a small profile,
+twice, each from a clean copy of the project; fails when any metric or curve differs between
+the two (beyond the profile's tolerance) or when `dvc status` is not clean afterwards.
+
+    python scripts/check_repro.py [--profile profiles/ci.yaml] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+ROOT = Path(__file__).resolve().parent.parent
+# Numbers that measure the machine, not the result, and ids that name a run.
+VOLATILE = {"images_per_sec", "epoch_seconds", "train_seconds", "seconds", "mlflow_run_id"}
+
+
+def project_files() -> list[str]:
+    """What a fresh clone holds, plus uncommitted (not ignored) changes."""
+    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    return [f for f in out.stdout.splitlines() if (ROOT / f).is_file() and not f.startswith("tests/")]
+
+
+def clean_copy(dest: Path, profile: dict) -> Path:
+    for name in project_files():
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, dest / name)
+    yaml = YAML()
+    params = yaml.load((dest / "params.yaml").read_text())
+    for section, values in profile.items():
+        if section in ("drop_variant_keys", "tolerance"):
+            continue
+        if isinstance(values, dict):
+            params[section].update(values)
+        else:
+            params[section] = values
+    for variant in params["variants"].values():
+        for key in profile.get("drop_variant_keys", []):
+            variant.pop(key, None)
+    with open(dest / "params.yaml", "w") as fh:
+        yaml.dump(params, fh)
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=gate", "-c", "user.email=gate@localhost",
+                                                 "commit", "-qm", "gate"]):
+        subprocess.run(["git", *args], cwd=dest, check=True, capture_output=True)
+    # Outputs of the copied lock are not in this copy's cache: start from a clean state.
+    (dest / "dvc.lock").unlink(missing_ok=True)
+    return dest
+
+
+def dvc(project: Path, *args: str, log: Path | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    result = subprocess.run([str(Path(sys.executable).parent / "dvc"), *args], cwd=project, env=env,
+                            capture_output=True, text=True)
+    if log is not None:
+        log.write_text(result.stdout + result.stderr)
+    if result.returncode != 0:
+        raise SystemExit(f"check-repro: `dvc {' '.join(args)}` failed in {project}:\n{result.stdout[-3000:]}"
+                         f"\n{result.stderr[-3000:]}")
+    return result
+
+
+def results(project: Path) -> dict[str, float]:
+    """Every number the run produced, flattened: metrics files, summaries, per-epoch curves."""
+    flat: dict[str, float] = {}
+
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if key not in VOLATILE:
+                    walk(f"{prefix}.{key}", inner)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            flat[prefix] = float(value)
+
+    for path in sorted(project.glob("reports/*.json")) + sorted(project.glob("training/*/*/summary.json")) \
+            + sorted(project.glob("data/prepared/dataset.json")) + sorted(project.glob("judge/judge.json")):
+        walk(str(path.relative_to(project)), json.loads(path.read_text()))
+    for path in sorted(project.glob("training/*/*/history.csv")):
+        with open(path, newline="") as fh:
+            for row in csv.DictReader(fh):
+                for key, value in row.items():
+                    if key not in VOLATILE and key != "epoch" and value != "":
+                        flat[f"{path.relative_to(project)}.{key}@{row['epoch']}"] = float(value)
+    return flat
+
+
+def differences(a: dict[str, float], b: dict[str, float], tolerance: float) -> list[str]:
+    problems = [f"{key}: only in one run" for key in sorted(set(a) ^ set(b))]
+    for key in sorted(set(a) & set(b)):
+        x, y = a[key], b[key]
+        same = (math.isnan(x) and math.isnan(y)) or abs(x - y) <= tolerance * max(1.0, abs(x), abs(y))
+        if not same:
+            problems.append(f"{key}: {x!r} != {y!r}")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", type=Path, default=ROOT / "profiles" / "ci.yaml")
+    parser.add_argument("--keep", type=Path, help="run in this folder and keep it (default: a temporary one)")
+    args = parser.parse_args()
+    profile = YAML(typ="safe", pure=True).load(args.profile.read_text())
+    tolerance = float(profile.get("tolerance", 0.0))
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="check-repro-"))
+    if work.exists() and args.keep:
+        shutil.rmtree(work)
+    copies = [clean_copy(work / name, profile) for name in ("a", "b")]
+    started = time.perf_counter()
+    print(f"check-repro: `dvc repro` on {args.profile.name} in two clean copies under {work} ...", flush=True)
+    # Side by side: each copy is mostly process start-up on tiny data, so two fit on two cores.
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda p: dvc(p, "repro", log=p / "repro.log"), copies))
+    print(f"check-repro: both runs done in {time.perf_counter() - started:.0f}s", flush=True)
+
+    problems = []
+    first, second = (results(p) for p in copies)
+    if len(first) < 50:
+        problems.append(f"only {len(first)} numbers found: did the pipeline write its metrics?")
+    problems += differences(first, second, tolerance)
+    for project in copies:
+        status = dvc(project, "status").stdout
+        if "up to date" not in status.lower():
+            problems.append(f"dvc status not clean in {project.name}:\n{status}")
+    if problems:
+        print(f"check-repro: FAILED, {len(problems)} problem(s):", *problems[:40], sep="\n  ", file=sys.stderr)
+        return 1
+    print(f"check-repro: OK, {len(first)} numbers identical (tolerance {tolerance}), dvc status clean")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

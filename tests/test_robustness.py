@@ -1,0 +1,110 @@
+"""Bad input that only shows at run time (an MLflow store that cannot be used, an output folder
+that cannot be written) is refused before any work; an interrupted training leaves a KILLED
+MLflow run and an intact checkpoint, and the next run resumes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, tiny_params, write_yaml
+from ganlab.config import ConfigError
+from ganlab.preflight import check_tracking_store, check_writable
+
+
+def stage(script: str, project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
+    return subprocess.run([sys.executable, str(REPO / "pipeline" / script), *args], cwd=project,
+                          env={**base, "GANLAB_PARAMS": str(project / "params.yaml"), **(env or {})},
+                          capture_output=True, text=True, timeout=300)
+
+
+def refused(result: subprocess.CompletedProcess, *words: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+
+
+@pytest.fixture
+def project(tmp_path, params, npz_file):
+    write_yaml(tiny_params(params, npz_file), tmp_path / "params.yaml")
+    return tmp_path
+
+
+def test_unreachable_mlflow_server_is_refused_before_work(project):
+    result = stage("prepare.py", project, env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"})
+    refused(result, "http://127.0.0.1:9", "cannot be reached", "MLFLOW_TRACKING_URI")
+    assert not (project / "data").exists()
+
+
+def test_unusable_sqlite_store_is_refused_and_nothing_is_written(project):
+    (project / "blocker").write_text("a file where the store's folder should be")
+    result = stage("prepare.py", project, env={"MLFLOW_TRACKING_URI": f"sqlite:///{project}/blocker/mlflow.db"})
+    refused(result, "blocker is a file", "MLFLOW_TRACKING_URI")
+    assert not (project / "data").exists()
+
+
+def test_output_folder_that_cannot_be_created_is_named(project, params, npz_file):
+    raw = tiny_params(params, npz_file)
+    raw["paths"]["models"] = "params.yaml/models"
+    write_yaml(raw, project / "params.yaml")
+    refused(stage("prepare.py", project), "paths.models", "is a file")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through permissions")
+def test_read_only_folder_is_named(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(ConfigError, match="is not writable"):
+            check_writable(folder / "out", "paths.models")
+    finally:
+        folder.chmod(0o700)
+
+
+def test_local_stores_that_can_be_created_pass(tmp_path):
+    check_tracking_store(f"sqlite:///{tmp_path}/new/mlflow.db")
+    check_tracking_store(str(tmp_path / "mlruns"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_interrupted_training_is_killed_cleanly_and_resumes(project, params, npz_file, sig):
+    from mlflow.tracking import MlflowClient
+
+    from ganlab.checkpoints import read_checkpoint
+
+    raw = tiny_params(params, npz_file, epochs=30, batch_size=8)
+    raw["variants"] = {"dcgan": {"family": "dcgan"}}
+    write_yaml(raw, project / "params.yaml")
+    assert stage("prepare.py", project).returncode == 0
+    base = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
+    proc = subprocess.Popen([sys.executable, str(REPO / "pipeline" / "train.py"), "dcgan"], cwd=project,
+                            env={**base, "GANLAB_PARAMS": str(project / "params.yaml"), "PYTHONUNBUFFERED": "1"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if "epoch   2/30" in line:
+            proc.send_signal(sig)
+            break
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+
+    stopped = read_checkpoint(project / "checkpoints" / "dcgan" / "seed0")
+    assert stopped is not None and 2 <= stopped.epoch < 30  # intact, and a real epoch
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    run = client.get_run(stopped.run_id)
+    assert run.info.status == "KILLED"
+
+    if sig == signal.SIGTERM:  # (one resume is enough; test_resume.py covers it in depth)
+        resumed = stage("train.py", project, "dcgan")
+        assert resumed.returncode == 0 and f"resuming after epoch {stopped.epoch}" in resumed.stdout
+        assert client.get_run(stopped.run_id).info.status == "FINISHED"
