@@ -41,12 +41,15 @@ def clean_copy(dest: Path, profile: dict) -> Path:
     yaml = YAML()
     params = yaml.load((dest / "params.yaml").read_text())
     for section, values in profile.items():
-        if section in ("drop_variant_keys", "tolerance"):
+        if section in ("drop_variant_keys", "keep_variants", "tolerance"):
             continue
         if isinstance(values, dict):
             params[section].update(values)
         else:
             params[section] = values
+    if "keep_variants" in profile:
+        for name in [v for v in params["variants"] if v not in profile["keep_variants"]]:
+            del params["variants"][name]
     for variant in params["variants"].values():
         for key in profile.get("drop_variant_keys", []):
             variant.pop(key, None)

@@ -56,6 +56,9 @@ def run_stage(main: Callable[[Config, list[str]], None], argv: list[str] | None 
 
     argv = sys.argv[1:] if argv is None else argv
     signal.signal(signal.SIGTERM, _interrupt)
+    # A shell starts background jobs with SIGINT ignored, and Python then keeps it ignored: a
+    # stage under `make ... &` or CI would not stop on Ctrl-C / kill -INT. Ctrl-C always interrupts.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         cfg = load_config(os.environ.get("GANLAB_PARAMS", PARAMS_FILE))
         preflight(cfg)
