@@ -311,7 +311,8 @@ def last_repro_split(cfg: Config) -> dict | None:
     for variant in cfg.variants:
         for seed in cfg.seeds:
             summary = cfg.summary_file(variant, seed)
-            if summary.is_file():
+            # steps of a stage without a timing would count against the other stages' time
+            if summary.is_file() and f"train@{variant}-{seed}" in last:
                 steps += json.loads(summary.read_text())["train_seconds"]
     total = sum(last.get(s, 0.0) for s in stages)
     return {"stage_seconds": {s: last[s] for s in stages if s in last}, "missing_stages": missing,
