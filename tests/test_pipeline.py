@@ -258,7 +258,7 @@ def test_dvc_experiment_runs_land_in_the_projects_store_tagged_with_the_experime
     dvc(project, "exp", "run", "--temp", "-n", "lr-probe", "-S", "variants.dcgan.learning_rate=0.0003")
     client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
     experiment = client.get_experiment_by_name(params["mlflow"]["experiment"])
-    runs = client.search_runs([experiment.experiment_id], "tags.dvc_exp_name = 'lr-probe'")
+    runs = client.search_runs([experiment.experiment_id], "tags.dvc_exp_name = 'lr-probe' and tags.variant != ''")
     assert sorted(r.info.run_name for r in runs) == ["dcgan-seed0", "dcgan-seed1"]  # only what changed
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
     for run in runs:

@@ -83,13 +83,18 @@ def run_tags(cfg: Config, variant: str, seed: int, data_facts: dict) -> dict[str
         "family": cfg.variant(variant).family,
         "seed": str(seed),
         "data_seed": str(cfg.seed),
-        "git_commit": _git(root, "rev-parse", "HEAD") or "unknown",
         "git_dirty": str(bool(_git(root, "status", "--porcelain", "--untracked-files=no"))).lower(),
         "data_sha256": data_facts.get("dataset_sha256", "unknown"),
         "source_sha256": data_facts.get("source_sha256", "unknown"),
         "params_sha256": params_hash(cfg),
     }
-    # DVC's own variables for the stage it runs: the link from a DVC experiment to its runs.
+    return tags | provenance_tags(cfg)
+
+
+def provenance_tags(cfg: Config) -> dict[str, str]:
+    """The commit, and DVC's own variables for the stage it runs: the link from a DVC
+    experiment to its runs (every run a stage logs carries them)."""
+    tags = {"git_commit": _git(project_root(cfg), "rev-parse", "HEAD") or "unknown"}
     for env, tag in (("DVC_STAGE", "dvc_stage"), ("DVC_EXP_NAME", "dvc_exp_name"),
                      ("DVC_EXP_BASELINE_REV", "dvc_exp_baseline_rev")):
         if os.environ.get(env):
@@ -225,11 +230,8 @@ def log_report(cfg: Config, page: Path, files: list[Path], run_ids: dict[str, st
     from mlflow.tracking import MlflowClient
 
     experiment_id = ensure_experiment(cfg.mlflow.experiment, tracking_uri(cfg))
-    tags = {"role": "comparison", "compares": ",".join(run_ids.values()),
-            "git_commit": _git(project_root(cfg), "rev-parse", "HEAD") or "unknown"}
+    tags = {"role": "comparison", "compares": ",".join(run_ids.values()), **provenance_tags(cfg)}
     tags |= {f"run.{name}": run_id for name, run_id in run_ids.items()}
-    if os.environ.get("DVC_STAGE"):
-        tags["dvc_stage"] = os.environ["DVC_STAGE"]
     with mlflow.start_run(experiment_id=experiment_id, run_name="comparison", tags=tags) as run:
         mlflow.log_metrics(metrics)
         mlflow.log_artifact(str(page), "report")
@@ -254,9 +256,7 @@ def log_judge(cfg: Config, facts: dict, folder: Path) -> str:
     import mlflow
 
     experiment_id = ensure_experiment(cfg.mlflow.experiment, tracking_uri(cfg))
-    tags = {"role": "judge", "git_commit": _git(project_root(cfg), "rev-parse", "HEAD") or "unknown"}
-    if os.environ.get("DVC_STAGE"):
-        tags["dvc_stage"] = os.environ["DVC_STAGE"]
+    tags = {"role": "judge", **provenance_tags(cfg)}
     with mlflow.start_run(experiment_id=experiment_id, run_name="judge", tags=tags) as run:
         mlflow.log_params(flatten({"judge": cfg.judge.model_dump(), "seed": cfg.seed}))
         mlflow.log_metric("test_accuracy", facts["test_accuracy"])
