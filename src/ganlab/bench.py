@@ -8,7 +8,8 @@ For every variant of params.yaml:
 - the achieved GFLOP/s (FLOPs of each model counted layer by layer) against the machine's
   nominal peak (how it is estimated is written next to it);
 - the per-epoch work outside train steps (FID, BatchNorm calibration and grid, checkpoint,
-  MLflow logging) timed directly.
+  MLflow logging) timed directly, and the rate the input pipeline delivers on its own;
+- the execution settings (precision, XLA, strategy) the train stage would use here.
 Then, from the last `dvc repro`'s stage timings (.ganlab/stage_times.jsonl) and summaries: the
 share of its wall time outside train steps; and the time of a no-op `dvc repro`.
 Writes reports/bench.json and prints a table.
@@ -31,6 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ganlab import devices
 from ganlab.checkpoints import Checkpoint, save_checkpoint
 from ganlab.cli import STAGE_TIMES
 from ganlab.config import Config, load_config
@@ -222,9 +224,13 @@ def bench_variant(cfg: Config, variant: str, data: Dataset, peak: float, tmp: Pa
     options = cfg.variant(variant)
     spec = DataSpec(data.x_train.shape[1], data.x_train.shape[3], data.num_classes)
     keras.utils.set_random_seed(settings.seed)
-    gan = build_gan(options, spec, settings.noise_dim, settings.seed)
+    execution = devices.resolve(settings.precision, settings.xla, settings.distribute)  # as the stage does
+    with execution.strategy.scope():
+        gan = build_gan(options, spec, settings.noise_dim, settings.seed)
+        devices.adapt(gan, execution)
     images_per_step = settings.batch_size * gan.batches_per_step
-    dataset, _ = make_dataset(data, images_per_step, settings.seed, gan.conditional, 0, 1)
+    dataset, _ = make_dataset(data, images_per_step, settings.seed, gan.conditional, 0, 1,
+                              gan.batches_per_step, execution.replicas)
     dataset = dataset.repeat()
     reference = reference_step(gan, options, settings.batch_size)
     iterator = iter(dataset)
@@ -246,14 +252,28 @@ def bench_variant(cfg: Config, variant: str, data: Dataset, peak: float, tmp: Pa
     gflops = flops * steps / statistics.median(project_s) / 1e9
 
     overheads = epoch_overheads(cfg, gan, data, settings, tmp)
+    input_rate = input_images_per_second(dataset, steps, images_per_step)
     return {
-        "family": options.family, "batch_size": settings.batch_size, "images_per_step": images_per_step,
+        "family": options.family, "execution": execution.describe(),
+        "batch_size": settings.batch_size, "images_per_step": images_per_step,
         "steps_per_repetition": steps, "repetitions": REPETITIONS,
         "project_img_s": _spread(project_rate), "reference_img_s": _spread(reference_rate),
         "ratio": statistics.median(project_rate) / statistics.median(reference_rate),
         "gflop_per_step": flops / 1e9, "achieved_gflops": gflops, "share_of_peak": gflops / peak,
         "per_epoch_overhead_s": overheads,
+        "input_img_s": input_rate, "input_headroom": input_rate / statistics.median(project_rate),
     }
+
+
+def input_images_per_second(dataset, steps: int, images_per_step: int) -> float:
+    """What the input pipeline delivers with no step consuming it. The train step pulls from it
+    through a prefetch buffer, so with this rate well above the step's the step never waits."""
+    iterator = iter(dataset)
+    next(iterator)  # the pipeline's own start-up, paid once a run
+    started = time.perf_counter()
+    for _ in range(steps):
+        next(iterator)
+    return steps * images_per_step / (time.perf_counter() - started)
 
 
 def epoch_overheads(cfg: Config, gan: GAN, data: Dataset, settings, tmp: Path) -> dict:
@@ -356,13 +376,14 @@ def run(cfg: Config, variants: list[str]) -> dict:
 def table(report: dict) -> str:
     lines = [f"machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, nominal peak "
              f"{report['machine']['peak_gflops']} GFLOP/s",
-             "| variant | project img/s | reference img/s | ratio | GFLOP/s | % of peak | per-epoch extra s |",
-             "|---|---|---|---|---|---|---|"]
+             "| variant | project img/s | reference img/s | ratio | GFLOP/s | % of peak | per-epoch extra s | input img/s |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, r in report["variants"].items():
         p, q = r["project_img_s"], r["reference_img_s"]
         lines.append(f"| {name} | {p['median']:.0f} ({p['min']:.0f}-{p['max']:.0f}) | {q['median']:.0f} "
                      f"({q['min']:.0f}-{q['max']:.0f}) | {r['ratio']:.2f} | {r['achieved_gflops']:.0f} | "
-                     f"{100 * r['share_of_peak']:.0f} | {sum(r['per_epoch_overhead_s'].values()):.2f} |")
+                     f"{100 * r['share_of_peak']:.0f} | {sum(r['per_epoch_overhead_s'].values()):.2f} | "
+                     f"{r['input_img_s']:.0f} |")
     repro = report.get("repro")
     if repro and repro["outside_train_steps_share"] is not None:
         lines.append(f"last dvc repro: {repro['stages_total_s']:.0f} s in stages, {repro['train_steps_s']:.0f} s in "

@@ -95,6 +95,12 @@ class TrainConfig(_Strict):
     fid_samples: Annotated[int, Field(ge=20)] = 500
     # Bit-identical reruns on CPU at a cost of 0-8 %; on GPUs it can cost much more.
     deterministic: bool = True
+    # How the machine is used (ganlab.devices). auto: float32, no XLA, one device on a CPU;
+    # mixed precision (bfloat16 on Ampere+, else float16 with loss scaling) and XLA on a GPU;
+    # MirroredStrategy over several GPUs. multi_worker needs TF_CONFIG on every worker.
+    precision: Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"] = "auto"
+    xla: Literal["auto", "on", "off"] = "auto"
+    distribute: Literal["auto", "none", "mirrored", "multi_worker"] = "auto"
 
 
 class _VariantBase(_Strict):
@@ -244,7 +250,15 @@ class Config(_Strict):
             deterministic=self.train.deterministic,
             fid_every=self.train.fid_every,
             fid_samples=self.train.fid_samples,
+            precision=self.train.precision,
+            xla=self.train.xla,
+            distribute=self.train.distribute,
         )
+
+    def relocated(self, root: Path) -> Config:
+        """The same settings with every path resolved under another root (a non-chief worker's
+        scratch folder in a multi-worker run)."""
+        return config_from_dict(self.model_dump(mode="json"), root=root)
 
     # Paths, resolved against the project root: the only place they are spelled out.
     def path(self, relative: str) -> Path:
@@ -328,6 +342,9 @@ class RunSettings(_Strict):
     deterministic: bool
     fid_every: int
     fid_samples: int
+    precision: str
+    xla: str
+    distribute: str
 
 
 def _describe(error: dict[str, Any]) -> str:

@@ -10,6 +10,9 @@ import keras
 from keras import layers
 
 KERAS2_LEAKY_SLOPE = 0.3
+# Output layers compute in float32 under a mixed-precision policy (ganlab.devices), as Keras
+# advises: the tanh images and the logits the losses take keep their precision.
+OUTPUT_DTYPE = "float32"
 
 
 def dcgan_generator(noise_dim: int, image_size: int, channels: int = 1) -> keras.Model:
@@ -26,7 +29,7 @@ def dcgan_generator(noise_dim: int, image_size: int, channels: int = 1) -> keras
             layers.Conv2DTranspose(64, 5, strides=2, padding="same"),
             layers.BatchNormalization(),
             layers.LeakyReLU(KERAS2_LEAKY_SLOPE),
-            layers.Conv2DTranspose(channels, 5, strides=2, padding="same", activation="tanh"),
+            layers.Conv2DTranspose(channels, 5, strides=2, padding="same", activation="tanh", dtype=OUTPUT_DTYPE),
         ],
         name="generator",
     )
@@ -44,7 +47,7 @@ def dcgan_discriminator(image_size: int, channels: int = 1) -> keras.Model:
             layers.LeakyReLU(KERAS2_LEAKY_SLOPE),
             layers.Dropout(0.3),
             layers.Flatten(),
-            layers.Dense(1),
+            layers.Dense(1, dtype=OUTPUT_DTYPE),
         ],
         name="discriminator",
     )
@@ -68,7 +71,7 @@ def acgan_generator(noise_dim: int, num_classes: int, image_size: int, channels:
     x = layers.UpSampling2D()(x)
     x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
     x = layers.BatchNormalization()(x)
-    image = layers.Conv2D(channels, 3, padding="same", activation="tanh")(x)
+    image = layers.Conv2D(channels, 3, padding="same", activation="tanh", dtype=OUTPUT_DTYPE)(x)
     return keras.Model([noise, label], image, name="generator")
 
 
@@ -87,6 +90,6 @@ def acgan_discriminator(image_size: int, num_classes: int, channels: int = 1) ->
         x = layers.LeakyReLU(0.2)(x)
         x = layers.Dropout(0.5)(x)
     x = layers.Flatten()(x)
-    source = layers.Dense(1, name="source")(x)
-    label = layers.Dense(num_classes, name="label")(x)
+    source = layers.Dense(1, name="source", dtype=OUTPUT_DTYPE)(x)
+    label = layers.Dense(num_classes, name="label", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(image, [source, label], name="discriminator")

@@ -160,6 +160,25 @@ class RunLogger:
             mlflow.log_artifact(str(path), artifact_dir)
 
 
+class NullLogger(RunLogger):
+    """What a non-chief worker of a multi-worker run logs: nothing (the chief logs the run)."""
+
+    def __init__(self):
+        super().__init__(run_id="")
+
+    def log_epoch(self, epoch, metrics, grid) -> None:
+        pass
+
+    def catch_up(self, history, samples_dir) -> None:
+        pass
+
+    def log_generator(self, generator, model_card, example_input, example_output) -> None:
+        pass
+
+    def log_files(self, paths, artifact_dir=None) -> None:
+        pass
+
+
 def _keras_requirements() -> list[str]:
     # Stated, not inferred: MLflow's inference imports and times the model, for a known answer.
     from importlib.metadata import version

@@ -7,7 +7,9 @@ import csv
 import json
 import shutil
 import sys
+import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -16,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from ganlab import devices
 from ganlab.checkpoints import Checkpoint, fingerprint, read_checkpoint, restore_checkpoint, save_checkpoint
 from ganlab.config import Config, ConfigError, RunSettings
 from ganlab.data import Dataset, load_prepared, to_unit_range
@@ -23,7 +26,7 @@ from ganlab.gans import GAN, DataSpec, build_gan
 from ganlab.grids import image_grid
 from ganlab.judge import Judge
 from ganlab.metrics import frechet_distance
-from ganlab.tracking import RunLogger, training_run
+from ganlab.tracking import NullLogger, RunLogger, training_run
 
 
 BEST_GENERATOR = "generator_best.keras"
@@ -42,15 +45,22 @@ def epoch_order(num_images: int, seed: int, epoch: int) -> np.ndarray:
 
 
 def make_dataset(data: Dataset, images_per_step: int, seed: int, conditional: bool,
-                 first_epoch: int, epochs: int) -> tuple[tf.data.Dataset, int]:
+                 first_epoch: int, epochs: int, batches_per_step: int = 1,
+                 replicas: int = 1) -> tuple[tf.data.Dataset, int]:
     """Batches of images in [-1, 1] (with labels for conditional families) for epochs
     first_epoch..epochs-1, and the steps per epoch.
 
     Full batches only: a short last batch would change BatchNorm statistics and the step's shape.
+    A step of several batches (a WGAN critic's n_critic) under several replicas is laid out so
+    that tf.distribute's even split gives replica r the r-th share of every one of those
+    batches: each critic step then sees the images a one-device run gives it.
     """
     steps = len(data.y_train) // images_per_step
     order = np.concatenate([epoch_order(len(data.y_train), seed, e)[: steps * images_per_step]
                             for e in range(first_epoch, epochs)])
+    if batches_per_step > 1 and replicas > 1:
+        share = images_per_step // batches_per_step // replicas
+        order = order.reshape(-1, batches_per_step, replicas, share).transpose(0, 2, 1, 3).reshape(-1)
     images, labels = tf.constant(to_unit_range(data.x_train)), tf.constant(data.y_train)
 
     def gather(indices):
@@ -105,8 +115,12 @@ class TrainingFid:
 
 
 def calibration_batch(settings: RunSettings, num_classes: int, conditional: bool,
-                      count: int = 1024) -> tuple[np.ndarray, np.ndarray | None]:
-    """The fixed noise (and labels, cycling over the classes) that BatchNorm is calibrated on."""
+                      count: int = 256) -> tuple[np.ndarray, np.ndarray | None]:
+    """The fixed noise (and labels, cycling over the classes) that BatchNorm is calibrated on.
+
+    256 draws are four training batches: statistics as steady as those the generator trains
+    with, at a quarter of the cost of 1024 (a generator pass is compute-bound, ~2 ms an image
+    here, and this runs every epoch)."""
     noise = np.random.default_rng([settings.seed, 7]).standard_normal((count, settings.noise_dim))
     return noise.astype(np.float32), (np.arange(count) % num_classes if conditional else None)
 
@@ -153,6 +167,8 @@ class EpochReporter(keras.callbacks.Callback):
         row["images_per_sec"] = self.steps * self.images_per_step / seconds
         row["epoch_seconds"] = seconds
         row["fid"] = float("nan")
+        # First: FID, the best-generator copy and the grid all use inference-mode statistics.
+        self.model.calibrate_batchnorm(*self.calibration)
         if self.fid is not None and (step % self.settings.fid_every == 0 or step == self.settings.epochs):
             row["fid"] = self.fid(self.model)
             if row["fid"] < best_fid(self.rows)[0]:
@@ -160,7 +176,6 @@ class EpochReporter(keras.callbacks.Callback):
                 self.model.generator.save(self.paths["checkpoint"] / BEST_GENERATOR)
         self.rows.append(row)
 
-        self.model.calibrate_batchnorm(*self.calibration)
         grid = sample_grid(self.model, self.noise, self.settings.grid_size)
         iio.imwrite(self.paths["samples"] / f"epoch_{step:03d}.png", grid)
         write_history(self.paths["history"], self.rows)
@@ -218,7 +233,14 @@ def train(cfg: Config, variant: str, seed: int) -> dict:
     spec = DataSpec(image_size=data.x_train.shape[1], channels=data.x_train.shape[3], num_classes=data.num_classes)
 
     seed_everything(settings.seed, settings.deterministic)
-    gan = build_gan(cfg.variant(variant), spec, settings.noise_dim, settings.seed)
+    execution = devices.resolve(settings.precision, settings.xla, settings.distribute)
+    if settings.batch_size % execution.replicas:
+        raise ConfigError(f"train.batch_size {settings.batch_size} (of variant {variant}) is split over "
+                          f"{execution.replicas} replicas ({execution.distribute}): make it a multiple of "
+                          f"{execution.replicas}, or set train.distribute: none")
+    with execution.strategy.scope():
+        gan = build_gan(cfg.variant(variant), spec, settings.noise_dim, settings.seed)
+        devices.adapt(gan, execution)
     images_per_step = settings.batch_size * gan.batches_per_step
     if len(data.y_train) < images_per_step:
         raise ConfigError(
@@ -232,19 +254,23 @@ def train(cfg: Config, variant: str, seed: int) -> dict:
         {"run": settings.model_dump(), "options": cfg.variant(variant).model_dump()},
         facts.get("dataset_sha256") or data.source_sha256,
     )
+    # Every worker of a multi-worker run trains; only the chief writes outputs and logs to MLflow,
+    # the others write to a scratch folder. All resume from the chief's checkpoint (a shared disk).
+    out = cfg if execution.is_chief else cfg.relocated(Path(tempfile.mkdtemp(prefix="ganlab-worker-")))
     checkpoint = read_checkpoint(cfg.checkpoint_dir(variant, seed))
     resume = resumable(checkpoint, run_fingerprint, settings.epochs)
     first_epoch = checkpoint.epoch if resume else 0
     if resume:
-        restore_checkpoint(cfg.checkpoint_dir(variant, seed), gan)
+        with execution.strategy.scope():
+            restore_checkpoint(cfg.checkpoint_dir(variant, seed), gan)
         print(f"{name}: resuming after epoch {first_epoch} from {cfg.checkpoint_dir(variant, seed)}", flush=True)
     else:
-        _fresh_dir(cfg.samples_dir(variant, seed))
-        (cfg.checkpoint_dir(variant, seed) / BEST_GENERATOR).unlink(missing_ok=True)  # another run's best
-    cfg.checkpoint_dir(variant, seed).mkdir(parents=True, exist_ok=True)
-    cfg.training_dir(variant, seed).mkdir(parents=True, exist_ok=True)
-    cfg.samples_dir(variant, seed).mkdir(parents=True, exist_ok=True)
-    model_dir = _fresh_dir(cfg.model_dir(variant, seed))
+        _fresh_dir(out.samples_dir(variant, seed))
+        (out.checkpoint_dir(variant, seed) / BEST_GENERATOR).unlink(missing_ok=True)  # another run's best
+    out.checkpoint_dir(variant, seed).mkdir(parents=True, exist_ok=True)
+    out.training_dir(variant, seed).mkdir(parents=True, exist_ok=True)
+    out.samples_dir(variant, seed).mkdir(parents=True, exist_ok=True)
+    model_dir = _fresh_dir(out.model_dir(variant, seed))
 
     fid = None
     if settings.fid_every:
@@ -254,16 +280,20 @@ def train(cfg: Config, variant: str, seed: int) -> dict:
                               "run `dvc repro judge` first, or set train.fid_every: 0")
         fid = TrainingFid(Judge.load(judge_file), data, settings)
 
-    dataset, steps = make_dataset(data, images_per_step, settings.seed, gan.conditional, first_epoch, settings.epochs)
+    dataset, steps = make_dataset(data, images_per_step, settings.seed, gan.conditional, first_epoch, settings.epochs,
+                                  gan.batches_per_step, execution.replicas)
     gan.total_steps = steps * settings.epochs
     noise = fixed_noise(settings.seed, settings.grid_size**2, settings.noise_dim)
-    paths = {"samples": cfg.samples_dir(variant, seed), "history": cfg.history_file(variant, seed),
-             "checkpoint": cfg.checkpoint_dir(variant, seed)}
+    paths = {"samples": out.samples_dir(variant, seed), "history": out.history_file(variant, seed),
+             "checkpoint": out.checkpoint_dir(variant, seed)}
     history = checkpoint.history if resume else []
 
     print(f"{name}: {settings.family}, {len(data.y_train)} images of {data.num_classes} classes, "
-          f"{settings.epochs} epochs of {steps} steps ({images_per_step} images a step)", flush=True)
-    with training_run(cfg, variant, seed, facts, run_id=checkpoint.run_id if resume else None) as logger:
+          f"{settings.epochs} epochs of {steps} steps ({images_per_step} images a step); {execution.describe()}",
+          flush=True)
+    run = (training_run(cfg, variant, seed, facts, run_id=checkpoint.run_id if resume else None)
+           if execution.is_chief else nullcontext(NullLogger()))
+    with run as logger:
         if resume:
             logger.catch_up(history, paths["samples"])
         reporter = EpochReporter(settings, steps, images_per_step, noise, history, paths, logger, run_fingerprint, fid,
@@ -285,7 +315,7 @@ def train(cfg: Config, variant: str, seed: int) -> dict:
         gan.generator.save(model_dir / "generator.keras")
         (model_dir / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
         logger.log_generator(gan.generator, card, *example_io(gan, noise, settings.grid_size))
-        logger.log_files([cfg.history_file(variant, seed)])
+        logger.log_files([out.history_file(variant, seed)])
 
     rows = reporter.rows
     summary = {
@@ -299,5 +329,7 @@ def train(cfg: Config, variant: str, seed: int) -> dict:
         "images_per_sec": float(np.median([r["images_per_sec"] for r in rows])),
         "train_seconds": float(sum(r["epoch_seconds"] for r in rows)),
     }
-    cfg.summary_file(variant, seed).write_text(json.dumps(summary, indent=2) + "\n")
+    out.summary_file(variant, seed).write_text(json.dumps(summary, indent=2) + "\n")
+    if out is not cfg:
+        shutil.rmtree(out.root, ignore_errors=True)
     return summary

@@ -39,7 +39,8 @@ class ACGAN(GAN):
         real, labels = data[:2]  # (images, labels) from fit; (x, y, sample_weight) from train_on_batch
         batch = tf.shape(real)[0]
         noise = self.sample_noise(batch)
-        fake_labels = keras.random.randint((batch,), 0, self.num_classes, seed=self.seed_generator)
+        fake_labels = self.replica_rows(
+            lambda n: keras.random.randint((n,), 0, self.num_classes, seed=self.seed_generator), batch)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator([noise, self.one_hot(fake_labels)], training=True)
             real_source, real_class = self.discriminator(real, training=True)
@@ -48,8 +49,10 @@ class ACGAN(GAN):
             d_loss = (minimax_discriminator_loss(real_source, fake_source)
                       + auxiliary_class_loss(labels, real_class) + fake_class_loss)
             g_loss = minimax_generator_loss(fake_source) + fake_class_loss
-        d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_weights)
-        g_grads = g_tape.gradient(g_loss, self.generator.trainable_weights)
+            d_target = self.gradient_loss(d_loss, self.d_optimizer)
+            g_target = self.gradient_loss(g_loss, self.g_optimizer)
+        d_grads = d_tape.gradient(d_target, self.discriminator.trainable_weights)
+        g_grads = g_tape.gradient(g_target, self.generator.trainable_weights)
         self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
         self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
         acc_real, acc_fake = discriminator_accuracy(real_source, fake_source)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 SHARED_METRICS = ("g_loss", "d_loss", "d_acc_real", "d_acc_fake")
 
@@ -55,12 +56,48 @@ class GAN(keras.Model):
         return self.generator(noise, training=training)
 
     def sample_noise(self, batch_size):
-        return keras.random.normal((batch_size, self.noise_dim), seed=self.seed_generator)
+        return self.replica_rows(lambda n: keras.random.normal((n, self.noise_dim), seed=self.seed_generator),
+                                 batch_size)
+
+    @staticmethod
+    def replica_rows(draw, batch_size):
+        """`draw(n)`'s rows for this replica's share of the batch.
+
+        The seed generator's state is mirrored, so every replica would draw the same numbers:
+        each draws the global batch's rows instead and keeps its own slice (replica r gets rows
+        r*b..(r+1)*b, as tf.distribute splits the data), which is exactly what one device draws.
+        On one device this is `draw(batch_size)`, nothing more."""
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync if context is not None else 1
+        if replicas == 1:
+            return draw(batch_size)
+        start = context.replica_id_in_sync_group * batch_size
+        return draw(batch_size * replicas)[start:start + batch_size]
+
+    @staticmethod
+    def gradient_loss(loss, optimizer: keras.optimizers.Optimizer):
+        """The loss to differentiate (inside the tape): divided by the replicas, whose gradients
+        tf.distribute sums, and multiplied by the optimizer's loss scale under float16 (its
+        apply_gradients unscales). The loss itself on one device in float32."""
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas > 1:
+            loss = loss / replicas
+        return optimizer.scale_loss(loss)
+
+    def use_loss_scaling(self) -> None:
+        """Dynamic loss scaling for each of the two optimisers (mixed float16)."""
+        self.d_optimizer = keras.optimizers.LossScaleOptimizer(self.d_optimizer)
+        self.g_optimizer = keras.optimizers.LossScaleOptimizer(self.g_optimizer)
 
     def record(self, **values) -> dict:
         for tracker in self.trackers:
             tracker.update_state(values[tracker.name])
-        return {tracker.name: tracker.result() for tracker in self.trackers}
+        results = {tracker.name: tracker.result() for tracker in self.trackers}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras (3.15) reduces a multi-worker step's outputs with a mean along axis 0, which
+            # a scalar lacks; the trackers' results are the same on every replica anyway.
+            results = {name: tf.reshape(value, (1,)) for name, value in results.items()}
+        return results
 
     def grid_inputs(self, noise: np.ndarray, grid_size: int) -> tuple[np.ndarray, np.ndarray | None, int]:
         """(noise, labels, columns) of the fixed-noise sample grid: grid_size x grid_size draws."""

@@ -31,11 +31,15 @@ class NoisedDCGAN(DCGAN):
         progress = ops.cast(self.g_optimizer.iterations, "float32") / float(max(self.total_steps, 1))
         return self.max_std * ops.maximum(0.0, 1.0 - progress)
 
+    def pixel_noise(self, images):
+        shape = ops.shape(images)
+        return self.replica_rows(lambda n: keras.random.normal((n, *shape[1:]), seed=self.seed_generator), shape[0])
+
     def discriminator_inputs(self, real, fake):
         std = keras.random.uniform((), 0.0, 1.0, seed=self.seed_generator) * self.noise_scale()
-        real = real + std * keras.random.normal(ops.shape(real), seed=self.seed_generator)
+        real = real + std * self.pixel_noise(real)
         if self.noise_fake:
-            fake = fake + std * keras.random.normal(ops.shape(fake), seed=self.seed_generator)
+            fake = fake + std * self.pixel_noise(fake)
         return real, fake
 
 

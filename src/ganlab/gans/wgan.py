@@ -42,11 +42,10 @@ class WGAN(GAN):
             real_scores = self.discriminator(real, training=True)
             fake_scores = self.discriminator(fake, training=True)
             loss = self.critic_loss(real, fake, real_scores, fake_scores)
-        grads = tape.gradient(loss, self.discriminator.trainable_weights)
+            target = self.gradient_loss(loss, self.d_optimizer)
+        grads = tape.gradient(target, self.discriminator.trainable_weights)
+        # Clips every critic weight (the constraints set in build_wgan) right after the update.
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
-        if self.clip is not None:
-            for weight in self.discriminator.trainable_weights:
-                weight.assign(ops.clip(weight, -self.clip, self.clip))
         estimate = ops.mean(real_scores) - ops.mean(fake_scores)
         return loss, estimate, critic_accuracy(real_scores, fake_scores)
 
@@ -61,7 +60,8 @@ class WGAN(GAN):
         with tf.GradientTape() as tape:
             fake = self.generator(self.sample_noise(batch), training=True)
             g_loss = wasserstein_generator_loss(self.discriminator(fake, training=True))
-        grads = tape.gradient(g_loss, self.generator.trainable_weights)
+            g_target = self.gradient_loss(g_loss, self.g_optimizer)
+        grads = tape.gradient(g_target, self.generator.trainable_weights)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
         mean = lambda values: ops.mean(ops.stack(values))  # noqa: E731
         return self.record(g_loss=g_loss, d_loss=mean(losses), wasserstein=mean(estimates),
@@ -75,6 +75,11 @@ def build_wgan(cls: type[WGAN], data: DataSpec, noise_dim: int, seed: int, n_cri
         dcgan_discriminator(data.image_size, data.channels),
         noise_dim=noise_dim, seed=seed, n_critic=n_critic, clip=clip, name=name,
     )
+    if clip is not None:
+        # As Keras constraints the optimizer applies them after each update, on every replica's
+        # copy alike (a plain assign from a replica is refused under tf.distribute).
+        for weight in gan.discriminator.trainable_weights:
+            weight.constraint = lambda value: ops.clip(value, -clip, clip)
     gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer)
     return gan
 

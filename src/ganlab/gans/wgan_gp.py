@@ -19,7 +19,8 @@ class WGANGP(WGAN):
     gp_weight = 10.0
 
     def interpolates(self, real, fake):
-        eps = keras.random.uniform((tf.shape(real)[0], 1, 1, 1), 0.0, 1.0, seed=self.seed_generator)
+        eps = self.replica_rows(lambda n: keras.random.uniform((n, 1, 1, 1), 0.0, 1.0, seed=self.seed_generator),
+                                tf.shape(real)[0])
         return eps * real + (1.0 - eps) * fake
 
     def critic_loss(self, real, fake, real_scores, fake_scores):

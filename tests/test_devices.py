@@ -1,0 +1,115 @@
+"""Execution settings (ganlab.devices): what `auto` picks, strict settings, and mixed precision
+with loss scaling. The tf.distribute runs are in test_distributed.py."""
+
+from __future__ import annotations
+
+
+import keras
+import numpy as np
+import pytest
+
+from ganlab import devices
+from ganlab.config import ConfigError, config_from_dict
+from ganlab.gans import DataSpec, build_gan
+from ganlab.training import make_dataset, seed_everything
+
+class FakeGpu:
+    def __init__(self, capability):
+        self.capability = capability
+
+
+@pytest.fixture
+def fake_gpu_details(monkeypatch):
+    import tensorflow as tf
+
+    monkeypatch.setattr(tf.config.experimental, "get_device_details",
+                        lambda device: {"compute_capability": device.capability})
+
+
+def test_auto_is_float32_without_xla_on_one_cpu():
+    assert devices.resolve_precision("auto", []) == "float32"
+    assert devices.resolve_xla("auto", []) is False
+    assert devices.resolve_distribute("auto", []) == "none"
+
+
+def test_auto_on_gpus_is_mixed_precision_xla_and_mirrored_over_several(fake_gpu_details):
+    ampere, volta = FakeGpu((8, 0)), FakeGpu((7, 0))
+    assert devices.resolve_precision("auto", [ampere]) == "mixed_bfloat16"
+    assert devices.resolve_precision("auto", [volta]) == "mixed_float16"  # no native bfloat16
+    assert devices.resolve_precision("auto", [ampere, volta]) == "mixed_float16"
+    assert devices.resolve_xla("auto", [ampere]) == "auto"  # Keras: on, except under a strategy
+    assert devices.resolve_distribute("auto", [ampere]) == "none"
+    assert devices.resolve_distribute("auto", [ampere, ampere]) == "mirrored"
+
+
+def test_explicit_settings_win_over_auto(fake_gpu_details):
+    assert devices.resolve_precision("float32", [FakeGpu((9, 0))]) == "float32"
+    assert devices.resolve_xla("off", [FakeGpu((9, 0))]) is False
+    assert devices.resolve_xla("on", []) is True
+    assert devices.resolve_distribute("none", [FakeGpu((9, 0))] * 2) == "none"
+
+
+@pytest.mark.parametrize("key,value", [("precision", "float64"), ("xla", "yes"), ("distribute", "tpu")])
+def test_unknown_settings_are_refused(params, key, value):
+    params["train"][key] = value
+    with pytest.raises(ConfigError, match=f"train.{key}"):
+        config_from_dict(params)
+
+
+def test_multi_worker_without_tf_config_says_what_to_set(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ConfigError, match="TF_CONFIG"):
+        devices.make_strategy("multi_worker")
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ConfigError, match="not JSON"):
+        devices.make_strategy("multi_worker")
+
+
+def test_the_cpu_default_changes_nothing(params):
+    cfg = config_from_dict(params)
+    execution = devices.resolve("auto", "auto", "auto")
+    assert (execution.precision, execution.jit_compile, execution.replicas) == ("float32", False, 1)
+    gan = build_gan(cfg.variant("dcgan"), DataSpec(16, 1, 3), noise_dim=8, seed=0)
+    devices.adapt(gan, execution)
+    assert not isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert gan.jit_compile is False and execution.is_chief
+
+
+@pytest.fixture
+def restore_policy():
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def tiny_batches(gan, steps: int = 2, batch: int = 8):
+    rng = np.random.default_rng(0)
+    per_step = batch * gan.batches_per_step
+    from ganlab.data import Dataset
+
+    images = rng.integers(0, 256, (steps * per_step, 16, 16, 1), dtype=np.uint8)
+    data = Dataset(x_train=images, y_train=rng.integers(0, 3, steps * per_step), x_test=images[:1],
+                   y_test=np.zeros(1, int), class_names=["a", "b", "c"], source="random", source_sha256="")
+    return make_dataset(data, per_step, 0, gan.conditional, 0, 1, gan.batches_per_step)
+
+
+@pytest.mark.parametrize("precision,family", [("mixed_float16", "dcgan"), ("mixed_float16", "wgan_gp"),
+                                              ("mixed_bfloat16", "acgan")])
+def test_mixed_precision_trains_with_float32_outputs_and_loss_scaling_for_float16(family, precision, restore_policy):
+    cfg = config_from_dict({"variants": {family: {"family": family}}})
+    seed_everything(0, True)
+    execution = devices.resolve(precision, "off", "none")
+    gan = build_gan(cfg.variant(family), DataSpec(16, 1, 3), noise_dim=8, seed=0)
+    devices.adapt(gan, execution)
+    assert isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer) == (precision == "mixed_float16")
+    assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer) == (precision == "mixed_float16")
+    assert gan.generator.layers[1].compute_dtype == precision.removeprefix("mixed_")  # the body computes low
+    before = [np.array(w) for w in gan.generator.trainable_weights]
+
+    dataset, steps = tiny_batches(gan)
+    history = gan.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0).history
+    assert all(np.isfinite(v[-1]) for v in history.values()), history
+    assert all(w.dtype == "float32" for w in gan.generator.trainable_weights)  # master weights stay float32
+    assert any(not np.array_equal(b, np.array(w)) for b, w in zip(before, gan.generator.trainable_weights))
+    labels = np.arange(2) % 3 if gan.conditional else None
+    images = gan.generate(np.zeros((2, 8), np.float32), labels)
+    assert images.dtype == np.float32 and np.isfinite(images).all()
