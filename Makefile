@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # oneDNN's and TensorFlow's start-up chatter hides the progress lines.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup data browser repro test check-repro bench ui
+.PHONY: setup data browser postgres repro test check-repro bench ui
 
 setup: $(STAMP) data
 
@@ -29,6 +29,10 @@ data:
 browser:
 	@./scripts/ensure-browser.sh
 
+# The tracking-server test needs PostgreSQL (Debian's package); without it that test is skipped.
+postgres:
+	@./scripts/ensure-postgres.sh
+
 repro: setup
 	$(BIN)/dvc repro
 	$(BIN)/python pipeline/readme_results.py
@@ -38,7 +42,7 @@ repro: setup
 	@echo "MLflow store:   $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db} (artifacts in $(CURDIR)/mlartifacts)"
 	@echo "Open the UI:    $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000"
 
-test: setup browser
+test: setup browser postgres
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The reproducibility gate: the pipeline on profiles/ci.yaml twice from clean copies; fails on

@@ -89,36 +89,6 @@ def test_second_repro_does_nothing_and_status_is_clean(repro):
     assert "up to date" in dvc(project, "status").stdout.lower()
 
 
-def git(project: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=project, check=True,
-                   capture_output=True)
-
-
-def test_outputs_travel_through_a_dvc_remote(repro, tmp_path):
-    """A team's flow: push to a remote (a local path here), clone the repository elsewhere and
-    pull: the clone has every output and nothing needs to run again."""
-    project, _, _ = repro
-    remote = tmp_path / "remote"
-    dvc(project, "remote", "add", "-d", "shared", str(remote))  # in .dvc/config: travels with git
-    pushed = dvc(project, "push")
-    assert "pushed" in pushed.stdout.lower() and any(remote.rglob("*"))
-    git(project, "add", "-A")
-    git(project, "commit", "-qm", "results and remote")
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(project), str(clone)], check=True, capture_output=True)
-    assert not (clone / "models" / "dcgan" / "seed0" / "generator.keras").exists()
-
-    dvc(clone, "pull")
-    for variant in ("dcgan", "acgan"):
-        assert (clone / "models" / variant / "seed1" / "generator.keras").is_file()
-        assert sorted(p.name for p in (clone / "training" / variant / "seed0" / "samples").iterdir()) == \
-            ["epoch_001.png", "epoch_002.png"]
-    assert (clone / "judge" / "judge.keras").is_file() and (clone / "reports" / "figures").is_dir()
-    assert "up to date" in dvc(clone, "status").stdout.lower()
-    dry = dvc(clone, "repro", "--dry").stdout
-    assert "Running stage" not in dry and "up to date" in dry.lower()
-
-
 def test_dvc_sees_metrics_and_plots(repro):
     project, _, _ = repro
     metrics = json.loads(dvc(project, "metrics", "show", "--json").stdout)
@@ -275,6 +245,37 @@ def test_mlflow_comparison_run_carries_the_page(repro):
     assert "fid.dcgan" in run.data.metrics
     own = next(r for r in trained if r.info.run_name == "dcgan-seed0")
     assert "figures/progress_dcgan.gif" in {a.path for a in client.list_artifacts(own.info.run_id, "figures")}
+
+
+def git(project: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=project, check=True,
+                   capture_output=True)
+
+
+def test_outputs_travel_through_a_dvc_remote(repro, tmp_path):
+    """A team's flow: push to a remote (a local path here), clone the repository elsewhere and
+    pull: the clone has every output and nothing needs to run again. (It commits the results:
+    it runs after the tests that compare run tags with the project's HEAD.)"""
+    project, _, _ = repro
+    remote = tmp_path / "remote"
+    dvc(project, "remote", "add", "-d", "shared", str(remote))  # in .dvc/config: travels with git
+    pushed = dvc(project, "push")
+    assert "pushed" in pushed.stdout.lower() and any(remote.rglob("*"))
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "results and remote")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(project), str(clone)], check=True, capture_output=True)
+    assert not (clone / "models" / "dcgan" / "seed0" / "generator.keras").exists()
+
+    dvc(clone, "pull")
+    for variant in ("dcgan", "acgan"):
+        assert (clone / "models" / variant / "seed1" / "generator.keras").is_file()
+        assert sorted(p.name for p in (clone / "training" / variant / "seed0" / "samples").iterdir()) == \
+            ["epoch_001.png", "epoch_002.png"]
+    assert (clone / "judge" / "judge.keras").is_file() and (clone / "reports" / "figures").is_dir()
+    assert "up to date" in dvc(clone, "status").stdout.lower()
+    dry = dvc(clone, "repro", "--dry").stdout
+    assert "Running stage" not in dry and "up to date" in dry.lower()
 
 
 def test_dvc_experiment_runs_land_in_the_projects_store_tagged_with_the_experiment(repro):

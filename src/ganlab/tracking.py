@@ -49,11 +49,21 @@ def artifact_location(uri: str) -> str | None:
 def ensure_experiment(name: str, uri: str) -> str:
     import mlflow
 
+    from mlflow.exceptions import MlflowException
+
     mlflow.set_tracking_uri(uri)
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
-    return mlflow.create_experiment(name, artifact_location=artifact_location(uri))
+    try:
+        return mlflow.create_experiment(name, artifact_location=artifact_location(uri))
+    except MlflowException:
+        # Concurrent stages (dvc queue -j N, several trainings against one server) race to
+        # create it: the loser uses the winner's.
+        experiment = mlflow.get_experiment_by_name(name)
+        if experiment is None:
+            raise
+        return experiment.experiment_id
 
 
 def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
