@@ -3,12 +3,16 @@ loops (the timings themselves are what `make bench` measures, never asserted her
 
 from __future__ import annotations
 
+import json
+
 import keras
 import numpy as np
 import pytest
 
 from conftest import tiny_params
-from ganlab.bench import forward_flops, machine_peak, reference_step, step_flops
+from ganlab.bench import (forward_flops, last_repro_split, machine_peak, measured_gemm_gflops, paired_ratios,
+                          reference_step, step_flops)
+from ganlab.cli import STAGE_TIMES
 from ganlab.config import config_from_dict
 from ganlab.gans import FAMILIES, DataSpec, build_gan
 from ganlab.models import dcgan_discriminator, dcgan_generator
@@ -27,6 +31,38 @@ def test_machine_peak_says_how_it_is_estimated():
     peak = machine_peak()
     assert peak["peak_gflops"] == pytest.approx(peak["cores"] * peak["ghz"] * peak["flops_per_cycle"], rel=1e-2)
     assert "nominal" in peak["how"]
+
+
+def test_measured_peak_is_a_rate_of_the_product_it_times():
+    rate = measured_gemm_gflops(size=256, repetitions=2)
+    assert np.isfinite(rate) and 0.01 < rate < 100_000
+
+
+def test_paired_ratios_cancel_a_slowdown_that_hits_both_loops():
+    # The machine halves its speed after two repetitions; the project is 10 % faster throughout.
+    reference_s = [1.0, 1.0, 2.0, 2.0, 2.0]
+    project_s = [t / 1.1 for t in reference_s]
+    assert paired_ratios(project_s, reference_s) == pytest.approx([1.1] * 5)
+    assert paired_ratios([2.0], [1.0]) == [0.5]  # a project twice as slow
+
+
+def test_repro_split_counts_train_steps_against_every_stage(params, tmp_path):
+    params["variants"] = {"a": {"family": "dcgan"}, "b": {"family": "wgan"}}
+    cfg = config_from_dict(params, root=tmp_path)
+    times = {"prepare": 1, "judge": 20, "train@a-0": 100, "train@b-0": 60, "evaluate": 15, "report": 4}
+    (tmp_path / STAGE_TIMES).parent.mkdir()
+    # an older, slower timing of a stage is superseded by its last one
+    lines = [{"stage": "train@a-0", "seconds": 500}] + [{"stage": k, "seconds": v} for k, v in times.items()]
+    (tmp_path / STAGE_TIMES).write_text("".join(json.dumps(line) + "\n" for line in lines))
+    for variant, seconds in (("a", 80), ("b", 50)):
+        cfg.summary_file(variant, 0).parent.mkdir(parents=True)
+        cfg.summary_file(variant, 0).write_text(json.dumps({"train_seconds": seconds}))
+    split = last_repro_split(cfg)
+    assert split["stages_total_s"] == 200 and split["train_steps_s"] == 130
+    assert split["outside_train_steps_share"] == pytest.approx(0.35)
+    assert split["outside_train_steps_s"] == {"prepare": 1, "judge": 20, "evaluate": 15, "report": 4,
+                                              "train@a-0": 20, "train@b-0": 10}
+    assert split["missing_stages"] == []
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

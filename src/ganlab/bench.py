@@ -4,9 +4,11 @@ For every variant of params.yaml:
 - images/s of the project's own train step (Keras `fit`, as the train stage runs it) and of a
   reference written the way the TensorFlow DCGAN tutorial writes it (a `tf.function` step over a
   Python loop, tf.keras losses), same networks, batch and data, in this process, alternating,
-  several repetitions: median and spread, and their ratio;
+  several repetitions: median and spread of each, and the median of the repetitions' paired
+  ratios;
 - the achieved GFLOP/s (FLOPs of each model counted layer by layer) against the machine's
-  nominal peak (how it is estimated is written next to it);
+  nominal peak and against the rate a large float32 matrix product reaches here (how each is
+  estimated is written next to it);
 - the per-epoch work outside train steps (FID, BatchNorm calibration and grid, checkpoint,
   MLflow logging) timed directly, and the rate the input pipeline delivers on its own;
 - the execution settings (precision, XLA, strategy) the train stage would use here.
@@ -40,8 +42,8 @@ from ganlab.data import Dataset, load_prepared, to_unit_range
 from ganlab.gans import GAN, DataSpec, build_gan
 from ganlab.training import TrainingFid, calibration_batch, fixed_noise, make_dataset, sample_grid
 
-REPETITIONS = 5
-SECONDS_PER_REPETITION = 8.0  # long enough that the per-fit() set-up is amortised as in a run
+REPETITIONS = 7
+SECONDS_PER_REPETITION = 6.0  # long enough that the per-fit() set-up is amortised as in a run
 
 
 # ---- the reference: the TensorFlow DCGAN tutorial's way of writing a train step -------------
@@ -183,6 +185,22 @@ def step_flops(gan: GAN, options, batch: int) -> float:
     return batch * 3 * (g + 2 * d)
 
 
+def measured_gemm_gflops(size: int = 2048, repetitions: int = 5) -> float:
+    """The best rate of a size x size float32 matrix product through TensorFlow (oneDNN/Eigen):
+    what this machine's cores reach on the friendliest dense kernel, the practical ceiling a
+    convolution can approach. Best of several, so a slow phase of a shared machine does not
+    lower the ceiling."""
+    a, b = tf.random.normal([size, size], seed=1), tf.random.normal([size, size], seed=2)
+    product = tf.function(tf.linalg.matmul)
+    product(a, b).numpy()
+    best = float("inf")
+    for _ in range(repetitions):
+        started = time.perf_counter()
+        product(a, b).numpy()
+        best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best / 1e9
+
+
 def machine_peak() -> dict:
     """Nominal single-precision peak: cores x clock x FLOPs per cycle per core, the last from the
     vector units the CPU reports (AVX-512: 2 FMA x 16 lanes x 2 = 64; AVX2+FMA: 2 x 8 x 2 = 32)."""
@@ -219,7 +237,14 @@ def _spread(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-def bench_variant(cfg: Config, variant: str, data: Dataset, peak: float, tmp: Path) -> dict:
+def paired_ratios(project_s: list[float], reference_s: list[float]) -> list[float]:
+    """reference time / project time of each repetition: the two ran back to back, so a change
+    in the machine's speed between repetitions (a shared VM's phases) cancels out of each ratio,
+    where a ratio of the two medians would keep it."""
+    return [r / p for p, r in zip(project_s, reference_s)]
+
+
+def bench_variant(cfg: Config, variant: str, data: Dataset, peak: dict, tmp: Path) -> dict:
     settings = cfg.run_settings(variant, cfg.seeds[0])
     options = cfg.variant(variant)
     spec = DataSpec(data.x_train.shape[1], data.x_train.shape[3], data.num_classes)
@@ -242,9 +267,14 @@ def bench_variant(cfg: Config, variant: str, data: Dataset, peak: float, tmp: Pa
     steps = max(3, int(SECONDS_PER_REPETITION / max(probe, 1e-3)))
 
     project_s, reference_s = [], []
-    for _ in range(REPETITIONS):  # alternating, so drift in the machine hits both alike
-        project_s.append(_time_project(gan, dataset, steps))
-        reference_s.append(_time_reference(reference, iterator, steps))
+    for repetition in range(REPETITIONS):  # alternating, and each goes first every other time
+        if repetition % 2:
+            reference_s.append(_time_reference(reference, iterator, steps))
+            project_s.append(_time_project(gan, dataset, steps))
+        else:
+            project_s.append(_time_project(gan, dataset, steps))
+            reference_s.append(_time_reference(reference, iterator, steps))
+    ratios = paired_ratios(project_s, reference_s)
     images = steps * images_per_step
     project_rate = [images / s for s in project_s]
     reference_rate = [images / s for s in reference_s]
@@ -258,8 +288,9 @@ def bench_variant(cfg: Config, variant: str, data: Dataset, peak: float, tmp: Pa
         "batch_size": settings.batch_size, "images_per_step": images_per_step,
         "steps_per_repetition": steps, "repetitions": REPETITIONS,
         "project_img_s": _spread(project_rate), "reference_img_s": _spread(reference_rate),
-        "ratio": statistics.median(project_rate) / statistics.median(reference_rate),
-        "gflop_per_step": flops / 1e9, "achieved_gflops": gflops, "share_of_peak": gflops / peak,
+        "ratio": statistics.median(ratios), "ratio_spread": _spread(ratios),
+        "gflop_per_step": flops / 1e9, "achieved_gflops": gflops, "share_of_peak": gflops / peak["peak_gflops"],
+        "share_of_measured_peak": gflops / peak["measured_gemm_gflops"],
         "per_epoch_overhead_s": overheads,
         "input_img_s": input_rate, "input_headroom": input_rate / statistics.median(project_rate),
     }
@@ -327,17 +358,21 @@ def last_repro_split(cfg: Config) -> dict | None:
         last[entry["stage"]] = entry["seconds"]
     stages = ["prepare", "judge", "evaluate", "report"] + [f"train@{v}-{s}" for v in cfg.variants for s in cfg.seeds]
     missing = [s for s in stages if s not in last]
+    outside = {s: last[s] for s in stages if s in last}
     steps = 0.0
     for variant in cfg.variants:
         for seed in cfg.seeds:
-            summary = cfg.summary_file(variant, seed)
+            summary, stage = cfg.summary_file(variant, seed), f"train@{variant}-{seed}"
             # steps of a stage without a timing would count against the other stages' time
-            if summary.is_file() and f"train@{variant}-{seed}" in last:
-                steps += json.loads(summary.read_text())["train_seconds"]
+            if summary.is_file() and stage in last:
+                train_seconds = json.loads(summary.read_text())["train_seconds"]
+                steps += train_seconds
+                outside[stage] = round(last[stage] - train_seconds, 1)
     total = sum(last.get(s, 0.0) for s in stages)
     return {"stage_seconds": {s: last[s] for s in stages if s in last}, "missing_stages": missing,
             "stages_total_s": round(total, 1), "train_steps_s": round(steps, 1),
-            "outside_train_steps_share": round(1 - steps / total, 4) if total else None}
+            "outside_train_steps_share": round(1 - steps / total, 4) if total else None,
+            "outside_train_steps_s": outside}
 
 
 def noop_repro_seconds(root: Path, repetitions: int = 3) -> float | None:
@@ -357,12 +392,14 @@ def noop_repro_seconds(root: Path, repetitions: int = 3) -> float | None:
 def run(cfg: Config, variants: list[str]) -> dict:
     data = load_prepared(cfg.prepared_dataset)
     peak = machine_peak()
+    peak["measured_gemm_gflops"] = round(measured_gemm_gflops(), 1)
+    peak["how_measured"] = "best of 5 float32 2048x2048 matrix products through TensorFlow on this machine"
     tmp = Path(tempfile.mkdtemp(prefix="ganlab-bench-"))
     try:
         results = {}
         for variant in variants:
             print(f"bench: {variant} ...", flush=True)
-            results[variant] = bench_variant(cfg, variant, data, peak["peak_gflops"], tmp)
+            results[variant] = bench_variant(cfg, variant, data, peak, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {
@@ -374,21 +411,26 @@ def run(cfg: Config, variants: list[str]) -> dict:
 
 
 def table(report: dict) -> str:
-    lines = [f"machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, nominal peak "
-             f"{report['machine']['peak_gflops']} GFLOP/s",
-             "| variant | project img/s | reference img/s | ratio | GFLOP/s | % of peak | per-epoch extra s | input img/s |",
-             "|---|---|---|---|---|---|---|---|"]
+    machine = report["machine"]
+    lines = [f"machine: {machine['cpu']}, {machine['cores']} cores, nominal peak {machine['peak_gflops']} GFLOP/s, "
+             f"measured (float32 GEMM) {machine['measured_gemm_gflops']} GFLOP/s",
+             "| variant | project img/s | reference img/s | ratio (paired) | GFLOP/s | % of nominal peak "
+             "| % of measured peak | per-epoch extra s | input img/s |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, r in report["variants"].items():
-        p, q = r["project_img_s"], r["reference_img_s"]
+        p, q, pair = r["project_img_s"], r["reference_img_s"], r["ratio_spread"]
         lines.append(f"| {name} | {p['median']:.0f} ({p['min']:.0f}-{p['max']:.0f}) | {q['median']:.0f} "
-                     f"({q['min']:.0f}-{q['max']:.0f}) | {r['ratio']:.2f} | {r['achieved_gflops']:.0f} | "
-                     f"{100 * r['share_of_peak']:.0f} | {sum(r['per_epoch_overhead_s'].values()):.2f} | "
+                     f"({q['min']:.0f}-{q['max']:.0f}) | {r['ratio']:.2f} ({pair['min']:.2f}-{pair['max']:.2f}) | "
+                     f"{r['achieved_gflops']:.0f} | {100 * r['share_of_peak']:.0f} | "
+                     f"{100 * r['share_of_measured_peak']:.0f} | {sum(r['per_epoch_overhead_s'].values()):.2f} | "
                      f"{r['input_img_s']:.0f} |")
     repro = report.get("repro")
     if repro and repro["outside_train_steps_share"] is not None:
         lines.append(f"last dvc repro: {repro['stages_total_s']:.0f} s in stages, {repro['train_steps_s']:.0f} s in "
                      f"train steps: {100 * repro['outside_train_steps_share']:.1f} % outside train steps"
                      + (f" (no timing for {', '.join(repro['missing_stages'])})" if repro["missing_stages"] else ""))
+        lines.append("  outside train steps, s: " + ", ".join(f"{stage} {seconds:.0f}" for stage, seconds
+                                                            in repro["outside_train_steps_s"].items()))
     if report.get("noop_repro_s") is not None:
         lines.append(f"no-op dvc repro: {report['noop_repro_s']:.2f} s")
     return "\n".join(lines)

@@ -117,11 +117,12 @@ def make_strategy(kind: str) -> tf.distribute.Strategy:
 def resolve(precision: str, xla: str, distribute: str) -> Execution:
     """The run's execution settings; call before any model is built (the dtype policy is global)."""
     devices = gpus()
+    kind = resolve_distribute(distribute, devices)
     execution = Execution(
         precision=resolve_precision(precision, devices),
         jit_compile=resolve_xla(xla, devices),
-        strategy=make_strategy(resolve_distribute(distribute, devices)),
-        distribute=resolve_distribute(distribute, devices),
+        strategy=make_strategy(kind),
+        distribute=kind,
     )
     keras.mixed_precision.set_global_policy(execution.precision)
     return execution
@@ -142,14 +143,15 @@ def adapt(gan, execution: Execution) -> None:
     if execution.replicas > 1:
         synchronize_batchnorm(gan.generator)
         synchronize_batchnorm(gan.discriminator)
-        # Under a strategy Keras builds a model before fit() by calling it on a data batch; a
-        # GAN's call takes noise, and its networks are built already. Keras' default optimizer
-        # (unused: each network has its own) is built empty rather than with copies of every weight.
-        gan.built = True
-        gan.optimizer.build([])
-        # Optimizer slots are created here, in the strategy's scope: created lazily by the first
-        # step, inside a replica, they break the distributed step.
-        gan.d_optimizer.build(gan.discriminator.trainable_variables)
-        gan.g_optimizer.build(gan.generator.trainable_variables)
+    # Every variable exists before the first step. Optimizer slots created lazily by the first
+    # step make tf.function trace the step twice (2-6 s of every train stage here), and under
+    # a strategy, created inside a replica, they break the step. Keras would build the model by
+    # calling it on a data batch, but a GAN's call takes noise and its networks are built
+    # already; its default optimizer (unused: each network has its own) is built empty rather
+    # than with copies of every weight.
+    gan.built = True
+    gan.optimizer.build([])
+    gan.d_optimizer.build(gan.discriminator.trainable_variables)
+    gan.g_optimizer.build(gan.generator.trainable_variables)
     if execution.jit_compile != "auto":
         gan.jit_compile = execution.jit_compile
