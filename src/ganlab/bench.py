@@ -185,7 +185,10 @@ def step_flops(gan: GAN, options, batch: int) -> float:
     return batch * 3 * (g + 2 * d)
 
 
-def measured_gemm_gflops(size: int = 2048, repetitions: int = 5) -> float:
+GEMM_SIZE, GEMM_REPETITIONS = 2048, 5  # the measured peak's product and how many times it is timed
+
+
+def measured_gemm_gflops(size: int = GEMM_SIZE, repetitions: int = GEMM_REPETITIONS) -> float:
     """The best rate of a size x size float32 matrix product through TensorFlow (oneDNN/Eigen):
     what this machine's cores reach on the friendliest dense kernel, the practical ceiling a
     convolution can approach. Best of several, so a slow phase of a shared machine does not
@@ -393,7 +396,8 @@ def run(cfg: Config, variants: list[str]) -> dict:
     data = load_prepared(cfg.prepared_dataset)
     peak = machine_peak()
     peak["measured_gemm_gflops"] = round(measured_gemm_gflops(), 1)
-    peak["how_measured"] = "best of 5 float32 2048x2048 matrix products through TensorFlow on this machine"
+    peak["how_measured"] = (f"best of {GEMM_REPETITIONS} float32 {GEMM_SIZE}x{GEMM_SIZE} matrix products through "
+                            "TensorFlow on this machine")
     tmp = Path(tempfile.mkdtemp(prefix="ganlab-bench-"))
     try:
         results = {}
