@@ -1,17 +1,16 @@
-"""DVC stage `evaluate`: score every trained variant and the references with the judge."""
+"""DVC stage `evaluate`: every run's scores and the references gathered into the metrics files
+(means and 95 % intervals over seeds) and the results table. No TensorFlow: seconds."""
 
+from ganlab.atomic import write_text
 from ganlab.cli import run_stage
+from ganlab.results import gather, results_table, write_evaluation
 
 
 def main(cfg, argv):
-    from ganlab.evaluation import evaluate, results_table, write_evaluation
-    from ganlab.tracking import log_evaluation
-
-    results = evaluate(cfg)
+    results = gather(cfg)
     write_evaluation(results, cfg.evaluation_file, cfg.evaluation_by_seed_file)
-    cfg.evaluation_file.with_name("results.md").write_text(results_table(results) + "\n")
-    log_evaluation(cfg, results)
-    print(f"wrote {cfg.evaluation_file} in {results['seconds']:.0f}s")
+    write_text(cfg.results_table_file, results_table(results) + "\n")
+    print(f"wrote {cfg.evaluation_file}, {cfg.evaluation_by_seed_file} and {cfg.results_table_file}")
 
 
 if __name__ == "__main__":

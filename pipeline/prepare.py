@@ -11,7 +11,7 @@ def main(cfg, argv):
     print(f"prepared {facts['train_images']} train and {facts['test_images']} test images "
           f"({facts['image_size']}x{facts['image_size']}) from {facts['source']}: {counts}")
     if data.skipped:
-        print(f"skipped {len(data.skipped)} unreadable file(s); see {cfg.prepared_facts}")
+        print(f"left out {len(data.skipped)} file(s), each named above and in {cfg.prepared_facts}")
 
 
 if __name__ == "__main__":

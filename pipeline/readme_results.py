@@ -3,7 +3,7 @@
 import sys
 from pathlib import Path
 
-from ganlab.evaluation import splice_results
+from ganlab.results import splice_results
 
 
 def main(readme: Path = Path("README.md"), table: Path = Path("reports/results.md")) -> None:

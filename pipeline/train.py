@@ -3,17 +3,11 @@ of its `seeds`."""
 
 import sys
 
-from ganlab.cli import run_stage
-from ganlab.config import ConfigError
+from ganlab.cli import run_stage, variant_and_seed
 
 
 def main(cfg, argv):
-    if len(argv) not in (1, 2) or (len(argv) == 2 and not argv[1].isdigit()):
-        raise ConfigError(f"usage: python pipeline/train.py VARIANT [SEED] (variants: {', '.join(cfg.variants)}; "
-                          f"seeds: {cfg.seeds}; SEED defaults to the first)")
-    variant, seed = argv[0], int(argv[1]) if len(argv) == 2 else cfg.seeds[0]
-    cfg.variant(variant)  # an unknown name or seed fails here, before TensorFlow is imported
-    cfg.check_seed(seed)
+    variant, seed = variant_and_seed(cfg, argv, "train.py")
     from ganlab.training import train
 
     summary = train(cfg, variant, seed)

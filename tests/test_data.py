@@ -39,13 +39,13 @@ def test_idx_search_order_keras_cache_then_debian(idx_folder, tmp_path, monkeypa
     monkeypatch.setenv("KERAS_HOME", str(keras_home))
     monkeypatch.setattr(data_module, "DEBIAN_FASHION_MNIST", idx_folder)
     monkeypatch.setattr(data_module, "_download_with_keras", lambda source: pytest.fail("must not download"))
-    assert data_module.load_idx_source("fashion_mnist", None).source == str(idx_folder)
+    assert data_module.source_labels(DataConfig(source="fashion_mnist")).location == str(idx_folder)
 
     cache = keras_home / "datasets" / "fashion-mnist"
     cache.mkdir(parents=True)
     for f in idx_folder.iterdir():
         (cache / f.name).write_bytes(f.read_bytes())
-    assert data_module.load_idx_source("fashion_mnist", None).source == str(cache)
+    assert data_module.source_labels(DataConfig(source="fashion_mnist")).location == str(cache)
 
 
 def test_idx_not_found_names_every_option(tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 from conftest import tiny_params
 from ganlab.config import config_from_dict
 from ganlab.data import prepare, to_unit_range
-from ganlab.evaluation import RESULTS_END, RESULTS_START, results_table, splice_results
+from ganlab.results import RESULTS_END, RESULTS_START, results_table, splice_results
 from ganlab.metrics import frechet_distance
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import tiny_params
 from ganlab.config import config_from_dict
-from ganlab.evaluation import aggregate
+from ganlab.results import aggregate
 from ganlab.report import stabiliser_verdict
 from ganlab.report.figures import accuracy_gap_spread, progress_animation
 from ganlab.report.page import results_table

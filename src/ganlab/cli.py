@@ -51,6 +51,17 @@ def record_stage_time(root: Path, name: str) -> None:
         pass  # a timing record is never worth failing a stage for
 
 
+def variant_and_seed(cfg: Config, argv: list[str], script: str) -> tuple[str, int]:
+    """A per-run stage's arguments, VARIANT [SEED], checked against params.yaml."""
+    if len(argv) not in (1, 2) or (len(argv) == 2 and not argv[1].isdigit()):
+        raise ConfigError(f"usage: python pipeline/{script} VARIANT [SEED] (variants: {', '.join(cfg.variants)}; "
+                          f"seeds: {cfg.seeds}; SEED defaults to the first)")
+    variant, seed = argv[0], int(argv[1]) if len(argv) == 2 else cfg.seeds[0]
+    cfg.variant(variant)  # an unknown name or seed fails here, before TensorFlow is imported
+    cfg.check_seed(seed)
+    return variant, seed
+
+
 def run_stage(main: Callable[[Config, list[str]], None], argv: list[str] | None = None) -> None:
     from ganlab.preflight import preflight
 

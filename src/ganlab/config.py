@@ -42,7 +42,10 @@ class PathsConfig(_Strict):
     figures: str = "reports/figures"
     checkpoints: str = "checkpoints"
     judge: str = "judge"
+    source: str = "data/source.json"  # the check stage's digest of the data source (prepare's dependency)
+    scores: str = "reports/scores"  # one evaluate stage's scores per run, and the references'
     evaluation: str = "reports/metrics.json"
+    results_table: str = "reports/results.md"
     evaluation_by_seed: str = "reports/metrics_by_seed.json"
     report: str = "reports/index.html"
     curves: str = "reports/curves.csv"
@@ -107,6 +110,16 @@ class _VariantBase(_Strict):
     epochs: PositiveInt | None = None
     batch_size: PositiveInt | None = None
 
+    @property
+    def batches_per_step(self) -> int:
+        """Batches one training step takes (a WGAN critic's n_critic); the trainer's must agree."""
+        return getattr(self, "n_critic", 1)
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the generator is asked for a class (and needs at least two)."""
+        return False
+
 
 class DCGANVariant(_VariantBase):
     """The study's DCGAN: BCE on logits, Adam for both networks, one D and one G step a batch."""
@@ -143,6 +156,11 @@ class ACGANVariant(_VariantBase):
 
     family: Literal["acgan"]
     learning_rate: PositiveFloat = 2e-4
+
+    @property
+    def conditional(self) -> bool:
+        return True
+
     beta_1: Annotated[float, Field(ge=0, lt=1)] = 0.5
     beta_2: Annotated[float, Field(ge=0, lt=1)] = 0.999
 
@@ -183,7 +201,8 @@ class JudgeConfig(_Strict):
 class EvaluateConfig(_Strict):
     """Scoring of every trained variant: fixed sample count (FID is biased by N), fixed seed."""
 
-    samples: Annotated[int, Field(ge=20)] = 2000
+    # auto: min(2000, the training split) (ganlab.plan); every score records the count it used.
+    samples: Literal["auto"] | Annotated[int, Field(ge=20)] = "auto"
     kid_subsets: PositiveInt = 50
     kid_subset_size: Annotated[int, Field(ge=2)] = 1000
     pr_k: PositiveInt = 3  # precision/recall neighbours (Kynkaanniemi et al. 2019)
@@ -305,6 +324,25 @@ class Config(_Strict):
     @property
     def judge_dir(self) -> Path:
         return self.path(self.paths.judge)
+
+    @property
+    def source_facts(self) -> Path:
+        """What the check stage saw of the data source: its digest (what prepare depends on)."""
+        return self.path(self.paths.source)
+
+    def score_file(self, variant: str, seed: int) -> Path:
+        """One run's scores from its evaluate stage."""
+        return self.path(self.paths.scores) / variant / f"seed{seed}.json"
+
+    @property
+    def references_file(self) -> Path:
+        """The references' scores (real test images, noise) and the judge they used."""
+        return self.path(self.paths.scores) / "references.json"
+
+    @property
+    def results_table_file(self) -> Path:
+        """The results as a Markdown table (spliced into the README by `make repro`)."""
+        return self.path(self.paths.results_table)
 
     @property
     def evaluation_file(self) -> Path:

@@ -4,6 +4,11 @@ Sources: Fashion-MNIST or MNIST (IDX files, from the first place that has them),
 class folders of images, or an .npz with arrays `x` and `y`. Whatever the source, the result is
 uint8 images of shape (N, S, S, 1), labels 0..K-1 in the order of `data.classes`, a train and a
 test split, and the class names. No TensorFlow here: preparing data should not pay for it.
+
+Reading is in two steps: the source's labels and a digest of its bytes (cheap: what the check
+stage needs to plan the splits and to tell DVC when the source changed), then the images. The
+split is computed from the labels alone, so the check stage's planned sizes are the prepared
+ones. Bad input is refused with a DataError naming the path, or skipped with its path named.
 """
 
 from __future__ import annotations
@@ -13,11 +18,14 @@ import hashlib
 import json
 import os
 import sys
+import zipfile
+import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ganlab.config import DataConfig
 
@@ -33,6 +41,9 @@ IDX_FILES = {
 }
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+# What a damaged gzip, zip (.npz) or array file raises while it is read.
+READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, ValueError, KeyError)
+SHOWN_SKIPS = 20  # skipped files named on the console; dataset.json lists them all
 
 
 class DataError(ValueError):
@@ -48,7 +59,7 @@ class Dataset:
     class_names: list[str]
     source: str  # what was read, for people: a path or a description
     source_sha256: str
-    skipped: list[str] = field(default_factory=list)  # unreadable files, with the reason
+    skipped: list[str] = field(default_factory=list)  # files left out, each with the reason
 
     @property
     def num_classes(self) -> int:
@@ -75,22 +86,78 @@ class Dataset:
         }
 
 
-# --- reading sources -------------------------------------------------------------------------
+@dataclass
+class SourceLabels:
+    """A source as seen before any image is decoded: its labels, the bytes' digest, and where
+    its images are (files, or arrays still to be read)."""
+
+    kind: str
+    location: str  # for people: the path read
+    sha256: str  # of the source's bytes: changes whenever an image or a label does
+    train: np.ndarray  # label values (ints, or class-folder names) of the train pool
+    test: np.ndarray | None  # of the own test split; None: split train by data.test_fraction
+    values: list  # every label value, in class order
+    names: list[str]  # the class name of each value
+    files: list[Path] = field(default_factory=list)  # folder sources: one image file per label
+    images: np.ndarray | None = None  # npz sources: read with the labels (one file, checked whole)
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Selection:
+    """Which source images become the prepared splits (indices into the train pool and into
+    the test pool, which are the same pool for sources without their own split)."""
+
+    train: np.ndarray
+    y_train: np.ndarray
+    test: np.ndarray
+    y_test: np.ndarray
+    class_names: list[str]
+
+
+# --- reading files ---------------------------------------------------------------------------
+
+
+def _read_bytes(path: Path) -> bytes:
+    """A file's bytes, gunzipped when it ends in .gz; a damaged file is a DataError naming it."""
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as fh:
+                return fh.read()
+        return path.read_bytes()
+    except READ_ERRORS as exc:
+        raise DataError(f"{path}: cannot be read ({type(exc).__name__}: {exc}); replace it with an intact "
+                        "copy (re-download or re-install it)") from None
 
 
 def read_idx(path: Path) -> np.ndarray:
     """Read an IDX file (gzipped or not): the format of the MNIST family's files."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        raw = fh.read()
+    raw = _read_bytes(path)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(f"{path}: not an IDX file of unsigned bytes (bad magic number)")
     ndim = raw[3]
+    if ndim < 1 or len(raw) < 4 + 4 * ndim:
+        raise DataError(f"{path}: its IDX header is cut short (it promises {ndim} dimensions)")
     dims = np.frombuffer(raw, dtype=">u4", count=ndim, offset=4).astype(int)
     body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if body.size != int(np.prod(dims)):
         raise DataError(f"{path}: holds {body.size} bytes, its header promises {tuple(dims)}")
     return body.reshape(dims)
+
+
+def _sha256_files(files: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    for f in files:
+        try:
+            with open(f, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise DataError(f"{f}: cannot be read ({exc.strerror or exc})") from None
+    return digest.hexdigest()
+
+
+# --- IDX sources (Fashion-MNIST, MNIST) ------------------------------------------------------
 
 
 def _keras_cache() -> Path:
@@ -105,23 +172,19 @@ def _idx_folders(source: str, path: str | None) -> list[Path]:
     return [_keras_cache()]
 
 
-def _read_idx_folder(folder: Path) -> dict[str, np.ndarray] | None:
+def _idx_files(folder: Path) -> dict[str, Path] | None:
     found = {}
     for key, name in IDX_FILES.items():
         for candidate in (folder / name, folder / name.removesuffix(".gz")):
             if candidate.is_file():
                 found[key] = candidate
                 break
-    if len(found) < len(IDX_FILES):
-        return None
-    return {key: read_idx(p) for key, p in found.items()} | {"_files": list(found.values())}
+    return found if len(found) == len(IDX_FILES) else None
 
 
-def _read_mnist_npz(path: Path) -> dict[str, np.ndarray] | None:
-    if not path.is_file():
-        return None
-    with np.load(path) as npz:
-        return {k: npz[k] for k in IDX_FILES} | {"_files": [path]}
+def _mnist_npz(folder: Path) -> Path | None:
+    npz = folder if folder.suffix == ".npz" else folder / "mnist.npz"
+    return npz if npz.is_file() else None
 
 
 def _download_with_keras(source: str) -> None:
@@ -132,23 +195,17 @@ def _download_with_keras(source: str) -> None:
     loader.load_data()
 
 
-def load_idx_source(source: str, path: str | None, allow_download: bool = True) -> Dataset:
-    """Fashion-MNIST or MNIST from data.path, Keras's cache, Debian's package, or a download."""
+def locate_idx_source(source: str, path: str | None, allow_download: bool = True) -> dict[str, Path] | Path:
+    """The four IDX files (or MNIST's mnist.npz) from data.path, Keras's cache, Debian's
+    package, or a download."""
     tried: list[str] = []
     for attempt in range(2):
         for folder in _idx_folders(source, path):
-            arrays = _read_idx_folder(folder) if folder.is_dir() else None
-            if arrays is None and source == "mnist":
-                npz = folder if folder.suffix == ".npz" else folder / "mnist.npz"
-                arrays = _read_mnist_npz(npz)
-            if arrays is not None:
-                files = arrays.pop("_files")
-                names = FASHION_MNIST_CLASSES if source == "fashion_mnist" else [str(d) for d in range(10)]
-                return Dataset(
-                    x_train=arrays["x_train"], y_train=arrays["y_train"].astype(np.int64),
-                    x_test=arrays["x_test"], y_test=arrays["y_test"].astype(np.int64),
-                    class_names=names, source=str(folder), source_sha256=_sha256_files(files),
-                )
+            files = _idx_files(folder) if folder.is_dir() else None
+            if files is not None:
+                return files
+            if source == "mnist" and (npz := _mnist_npz(folder)) is not None:
+                return npz
             tried.append(str(folder))
         if path or attempt or not allow_download:
             break
@@ -166,58 +223,193 @@ def load_idx_source(source: str, path: str | None, allow_download: bool = True) 
     raise DataError(f"{source} not found; looked in: {', '.join(dict.fromkeys(tried))}. To fix: {hint}")
 
 
-def load_folder_source(root: Path, image_size: int) -> tuple[np.ndarray, np.ndarray, list[str], list[str], str]:
-    """One sub-folder per class; images of any size and mode become S x S grey."""
+def _read_npz_arrays(path: Path, keys: Iterable[str]) -> dict[str, np.ndarray]:
+    """Arrays of an .npz file; a damaged file or a missing array is a DataError naming the path."""
+    keys = list(keys)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in keys if k not in npz.files]
+            if missing:
+                raise DataError(
+                    f"{path}: missing array(s) {', '.join(missing)} (has {', '.join(npz.files) or 'none'}); "
+                    f"save it with np.savez(path, {', '.join(f'{k}=...' for k in keys)})")
+            return {k: npz[k] for k in keys}
+    except DataError:
+        raise
+    except READ_ERRORS as exc:
+        raise DataError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc}); "
+                        "write it again with np.savez") from None
+
+
+def idx_labels(source: str, path: str | None) -> SourceLabels:
+    found = locate_idx_source(source, path)
+    names = FASHION_MNIST_CLASSES if source == "fashion_mnist" else [str(d) for d in range(10)]
+    if isinstance(found, Path):  # MNIST as Keras caches it
+        arrays = _read_npz_arrays(found, ["y_train", "y_test"])
+        y_train, y_test, files, location = arrays["y_train"], arrays["y_test"], [found], found
+    else:
+        y_train, y_test = read_idx(found["y_train"]), read_idx(found["y_test"])
+        files, location = list(found.values()), found["x_train"].parent
+    return SourceLabels(kind=source, location=str(location), sha256=_sha256_files(files),
+                        train=y_train.astype(np.int64), test=y_test.astype(np.int64),
+                        values=list(range(len(names))), names=names)
+
+
+def idx_images(source: str, path: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """(train images, test images), uint8 (N, H, W, 1), checked against their label files."""
+    found = locate_idx_source(source, path, allow_download=False)
+    if isinstance(found, Path):
+        arrays = _read_npz_arrays(found, IDX_FILES)
+        pairs = [(found, arrays["x_train"], arrays["y_train"]), (found, arrays["x_test"], arrays["y_test"])]
+    else:
+        pairs = [(found[x], read_idx(found[x]), read_idx(found[y])) for x, y in (("x_train", "y_train"),
+                                                                                 ("x_test", "y_test"))]
+    out = []
+    for where, x, y in pairs:
+        if x.ndim != 3 or len(x) != len(y):
+            raise DataError(f"{where}: {x.shape} images do not fit {len(y)} labels; the IDX files do not "
+                            "belong together: replace them with one intact set")
+        out.append(x[..., None])
+    return out[0], out[1]
+
+
+# --- a folder of class folders -----------------------------------------------------------------
+
+
+def _is_hidden(name: str) -> bool:
+    # .DS_Store, macOS's ._x.png resource forks, .git, .ipynb_checkpoints: never images of a class
+    return name.startswith(".")
+
+
+def _walk_images(class_dir: Path, skipped: list[str]) -> list[Path]:
+    """Image files under a class folder, nested folders included, in a fixed order. Hidden
+    entries, other files, empty files and links that lead nowhere (or in a loop) are skipped."""
+    images: list[Path] = []
+    seen_dirs: set[str] = set()
+    for folder, dirnames, filenames in os.walk(class_dir, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen_dirs:  # a link back up the tree: walking on would never end
+            skipped.append(f"{folder}: a folder link in a loop; left out")
+            dirnames.clear()
+            continue
+        seen_dirs.add(real)
+        for name in sorted(dirnames):
+            if _is_hidden(name):
+                skipped.append(f"{Path(folder) / name}: hidden folder; left out")
+        dirnames[:] = sorted(d for d in dirnames if not _is_hidden(d))
+        for name in sorted(filenames):
+            file = Path(folder) / name
+            reason = None
+            if _is_hidden(name):
+                reason = "hidden file"
+            elif file.suffix.lower() not in IMAGE_SUFFIXES:
+                reason = f"not an image file (images end in {', '.join(sorted(IMAGE_SUFFIXES))})"
+            else:
+                try:
+                    if file.stat().st_size == 0:
+                        reason = "empty file (0 bytes)"
+                except OSError as exc:  # a dangling link, a link loop
+                    reason = f"cannot be opened ({exc.strerror or exc})"
+            if reason:
+                skipped.append(f"{file}: {reason}; left out")
+            else:
+                images.append(file)
+    return images
+
+
+def folder_labels(root: Path) -> SourceLabels:
+    """One sub-folder per class (its name is the class); images in any nested folder below it."""
     if not root.is_dir():
         raise DataError(f"data.path {root} is not a folder; point it at a folder of class folders")
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    skipped: list[str] = []
+    class_dirs = []
+    for entry in sorted(root.iterdir()):
+        if _is_hidden(entry.name):
+            skipped.append(f"{entry}: hidden; left out")
+        elif entry.is_dir():
+            class_dirs.append(entry)
+        else:
+            skipped.append(f"{entry}: not in a class folder; left out")
     if not class_dirs:
         raise DataError(f"{root} has no class sub-folders; put each class's images in its own folder")
-    images, labels, names, skipped = [], [], [], []
+    files, labels = [], []
     digest = hashlib.sha256()
-    for label, class_dir in enumerate(class_dirs):
-        names.append(class_dir.name)
-        for file in sorted(p for p in class_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
-            payload = file.read_bytes()
+    for class_dir in class_dirs:
+        for file in _walk_images(class_dir, skipped):
             try:
-                with Image.open(file) as img:
-                    grey = img.convert("L").resize((image_size, image_size), Image.Resampling.LANCZOS)
-            except (OSError, UnidentifiedImageError, ValueError) as exc:
-                skipped.append(f"{file}: {exc}")
-                print(f"skipping unreadable image {file}: {exc}", file=sys.stderr)
+                payload = file.read_bytes()
+            except OSError as exc:
+                skipped.append(f"{file}: cannot be read ({exc.strerror or exc}); left out")
                 continue
-            digest.update(str(file.relative_to(root)).encode() + b"\0" + payload)
-            images.append(np.asarray(grey, dtype=np.uint8))
-            labels.append(label)
+            digest.update(str(file.relative_to(root)).encode() + b"\0" + payload + b"\0")
+            files.append(file)
+            labels.append(class_dir.name)
+    names = [d.name for d in class_dirs]
+    return SourceLabels(kind="folder", location=str(root), sha256=digest.hexdigest(),
+                        train=np.array(labels, dtype=object).astype(str), test=None, values=names,
+                        names=names, files=files, skipped=skipped)
+
+
+def read_image(path: Path, size: int) -> np.ndarray:
+    """One image file -> uint8 (size, size) grey. Transparent pixels become the background
+    (black, as in Fashion-MNIST); 16-bit images keep their range (scaled to 8 bits)."""
+    with Image.open(path) as img:
+        img.load()
+        if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+            values = np.asarray(img, dtype=np.float64)
+            # 16-bit PNGs open as I;16 or I: scale 0..65535 to 0..255 rather than clip at 255.
+            if img.mode.startswith("I;16") or values.max() > 255:
+                values = values / 257.0
+            grey = Image.fromarray(np.clip(np.rint(values), 0, 255).astype(np.uint8), "L")
+        elif img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+            rgba = img.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+            grey = Image.alpha_composite(background, rgba).convert("L")
+        else:
+            grey = img.convert("L")
+        if grey.size != (size, size):
+            grey = grey.resize((size, size), Image.Resampling.LANCZOS)
+        return np.asarray(grey, dtype=np.uint8)
+
+
+def folder_images(labels: SourceLabels, size: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Decode every listed file: (images (N, S, S, 1), the index of each in labels.files, skipped)."""
+    images, kept, skipped = [], [], []
+    for i, file in enumerate(labels.files):
+        try:
+            images.append(read_image(file, size))
+        except Exception as exc:  # PIL raises OSError, ValueError, SyntaxError, DecompressionBombError...
+            skipped.append(f"{file}: not a readable image ({type(exc).__name__}: {exc}); left out")
+            continue
+        kept.append(i)
     if not images:
-        raise DataError(f"{root}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))}) in its class folders")
-    return np.stack(images)[..., None], np.asarray(labels, np.int64), names, skipped, digest.hexdigest()
+        raise DataError(f"{labels.location}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))}) "
+                        "in its class folders")
+    return np.stack(images)[..., None], np.asarray(kept, dtype=np.int64), skipped
 
 
-def load_npz_source(path: Path) -> tuple[np.ndarray, np.ndarray, list[str], str]:
+# --- an .npz file ----------------------------------------------------------------------------
+
+
+def npz_labels(path: Path) -> SourceLabels:
+    """An .npz source: arrays x (images) and y (integer labels), optionally class_names."""
     if not path.is_file():
         raise DataError(f"data.path {path} does not exist; point it at an .npz file with arrays x and y")
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except Exception as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc})") from exc
-    with npz:
-        missing = [k for k in ("x", "y") if k not in npz.files]
-        if missing:
-            raise DataError(
-                f"{path}: missing array(s) {', '.join(missing)} (has {', '.join(npz.files) or 'none'}); "
-                "save it with np.savez(path, x=images, y=labels)"
-            )
-        x, y = npz["x"], npz["y"]
-        names = [str(n) for n in npz["class_names"]] if "class_names" in npz.files else None
+    arrays = _read_npz_arrays(path, ["x", "y"])
+    x, y = arrays["x"], arrays["y"]
     if len(x) != len(y):
         raise DataError(f"{path}: x has {len(x)} images but y has {len(y)} labels; they must match")
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
         raise DataError(f"{path}: y must be a 1-D array of integer labels, got {y.dtype} {y.shape}")
-    labels = sorted(int(v) for v in np.unique(y))
-    if names is None or len(names) != len(labels):
-        names = [str(v) for v in labels]
-    return x, y.astype(np.int64), names, _sha256_files([path])
+    values = sorted(int(v) for v in np.unique(y))
+    names = [str(v) for v in values]
+    with np.load(path, allow_pickle=False) as npz:
+        has_names = "class_names" in npz.files
+    if has_names:
+        given = [str(n) for n in _read_npz_arrays(path, ["class_names"])["class_names"]]
+        names = given if len(given) == len(values) else names
+    return SourceLabels(kind="npz", location=str(path), sha256=_sha256_files([path]), train=y.astype(np.int64),
+                        test=None, values=values, names=names, images=to_grey_uint8(x, str(path)))
 
 
 def to_grey_uint8(x: np.ndarray, source: str) -> np.ndarray:
@@ -238,6 +430,126 @@ def to_grey_uint8(x: np.ndarray, source: str) -> np.ndarray:
     return x
 
 
+# --- which images, in which split -----------------------------------------------------------
+
+
+def source_labels(cfg: DataConfig) -> SourceLabels:
+    """The configured source's labels and digest, without decoding its images."""
+    if cfg.source in ("fashion_mnist", "mnist"):
+        return idx_labels(cfg.source, cfg.path)
+    if cfg.source == "folder":
+        return folder_labels(Path(cfg.path))
+    return npz_labels(Path(cfg.path))
+
+
+def select_classes(
+    y: np.ndarray, wanted: list[int | str] | None, label_values: list
+) -> tuple[np.ndarray, np.ndarray]:
+    """(indices of the wanted classes' images, their labels renumbered 0..K-1 in the order given)."""
+    wanted = list(label_values) if wanted is None else wanted
+    lookup = {str(v) for v in label_values}
+    absent = [w for w in wanted if str(w) not in lookup]
+    if absent:
+        raise DataError(
+            f"data.classes {absent} not present in the data; it has {[v for v in label_values]}. "
+            "Fix data.classes in params.yaml (or set it to null for all classes)"
+        )
+    # Labels are ints (IDX, npz) or folder names; compare them as text so both work.
+    remap = {str(w): i for i, w in enumerate(wanted)}
+    y_text = np.asarray(y).astype(str)
+    keep = np.flatnonzero(np.isin(y_text, list(remap)))
+    return keep, np.array([remap[v] for v in y_text[keep]], dtype=np.int64)
+
+
+def test_count(n: int, test_fraction: float) -> int:
+    """Images of a class held out for testing: its share, at least one and never all."""
+    if n < 2:
+        return 0
+    return min(max(int(round(n * test_fraction)), 1), n - 1)
+
+
+def stratified_split(y: np.ndarray, test_fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    train, test = [], []
+    for label in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == label))
+        n_test = test_count(len(idx), test_fraction)
+        test.append(idx[:n_test])
+        train.append(idx[n_test:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+
+def cap_per_class(y: np.ndarray, per_class: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Indices keeping at most per_class images of each class (a random, seeded subset)."""
+    if per_class is None:
+        return np.arange(len(y))
+    keep = [rng.permutation(np.flatnonzero(y == label))[:per_class] for label in np.unique(y)]
+    return np.sort(np.concatenate(keep)) if keep else np.arange(0)
+
+
+def select(cfg: DataConfig, labels: SourceLabels, seed: int) -> Selection:
+    """The prepared splits as indices into the source, from its labels alone."""
+    rng = np.random.default_rng(seed)
+    if labels.test is None:
+        pool, y = select_classes(labels.train, cfg.classes, labels.values)
+        train, test = stratified_split(y, cfg.test_fraction, rng)
+        parts = [(pool[train], y[train]), (pool[test], y[test])]
+    else:
+        parts = [select_classes(pool, cfg.classes, labels.values) for pool in (labels.train, labels.test)]
+    (train, y_train), (test, y_test) = [(idx[keep], y[keep]) for idx, y in parts
+                                        for keep in [cap_per_class(y, cfg.per_class, rng)]]
+    position = {str(v): i for i, v in enumerate(labels.values)}
+    names = [labels.names[position[str(w)]] for w in (labels.values if cfg.classes is None else cfg.classes)]
+    return Selection(train, y_train, test, y_test, names)
+
+
+def check_classes(selection: Selection, labels: SourceLabels) -> None:
+    """Every class has a training and a test image: the judge, the evaluation's per-class scores
+    and a conditional generator all need both."""
+    for label, name in enumerate(selection.class_names):
+        train, test = int(np.sum(selection.y_train == label)), int(np.sum(selection.y_test == label))
+        if train and test:
+            continue
+        where = Path(labels.location) / name if labels.kind == "folder" else f"{labels.location} (class {name})"
+        raise DataError(
+            f"{where}: class {name!r} has {train + test} usable image(s) ({train} train, {test} test); "
+            "each class needs at least 2, one for each split: add images, or leave it out of data.classes")
+
+
+# --- the stage ------------------------------------------------------------------------------
+
+
+def prepare(cfg: DataConfig, seed: int) -> Dataset:
+    """Read the configured source and return the prepared train/test split."""
+    labels = source_labels(cfg)
+    skipped = list(labels.skipped)
+    if labels.kind in ("fashion_mnist", "mnist"):
+        x_train, x_test = idx_images(labels.kind, cfg.path)
+    elif labels.kind == "folder":
+        x_all, kept, unreadable = folder_images(labels, cfg.image_size)
+        skipped += unreadable
+        labels.train, labels.files = labels.train[kept], [labels.files[i] for i in kept]
+        x_train = x_test = x_all
+    else:
+        x_train = x_test = labels.images
+    report_skipped(skipped)
+    selection = select(cfg, labels, seed)
+    check_classes(selection, labels)
+    return Dataset(
+        x_train=fit_size(x_train[selection.train], cfg.image_size), y_train=selection.y_train,
+        x_test=fit_size(x_test[selection.test], cfg.image_size), y_test=selection.y_test,
+        class_names=selection.class_names, source=labels.location, source_sha256=labels.sha256,
+        skipped=skipped,
+    )
+
+
+def report_skipped(skipped: list[str]) -> None:
+    for line in skipped[:SHOWN_SKIPS]:
+        print(f"skipping {line}", file=sys.stderr)
+    if len(skipped) > SHOWN_SKIPS:
+        print(f"... and {len(skipped) - SHOWN_SKIPS} more skipped file(s): dataset.json lists them all",
+              file=sys.stderr)
+
+
 # --- shaping ---------------------------------------------------------------------------------
 
 
@@ -253,86 +565,10 @@ def fit_size(x: np.ndarray, size: int) -> np.ndarray:
         np.asarray(Image.fromarray(img[..., 0]).resize((size, size), Image.Resampling.LANCZOS))
         for img in x
     ]
-    return np.stack(out)[..., None]
+    return np.stack(out)[..., None] if out else np.zeros((0, size, size, 1), np.uint8)
 
 
-def select_classes(
-    x: np.ndarray, y: np.ndarray, names: list[str], wanted: list[int | str] | None, label_values: list
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Keep the wanted classes and renumber them 0..K-1 in the order given."""
-    if wanted is None:
-        wanted = list(label_values)
-    lookup = {str(v): i for i, v in enumerate(label_values)}
-    absent = [w for w in wanted if str(w) not in lookup]
-    if absent:
-        raise DataError(
-            f"data.classes {absent} not present in the data; it has {[v for v in label_values]}. "
-            "Fix data.classes in params.yaml (or set it to null for all classes)"
-        )
-    # Labels are ints (IDX, npz) or folder names; compare them as text so both work.
-    remap = {str(w): i for i, w in enumerate(wanted)}
-    y_text = np.asarray(y).astype(str)
-    keep = np.isin(y_text, list(remap))
-    y_new = np.array([remap[v] for v in y_text[keep]], dtype=np.int64)
-    return x[keep], y_new, [names[lookup[str(w)]] for w in wanted]
-
-
-def stratified_split(y: np.ndarray, test_fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    train, test = [], []
-    for label in np.unique(y):
-        idx = rng.permutation(np.flatnonzero(y == label))
-        n_test = int(round(len(idx) * test_fraction)) if len(idx) > 1 else 0
-        n_test = min(max(n_test, 1 if len(idx) > 1 else 0), len(idx) - 1)
-        test.append(idx[:n_test])
-        train.append(idx[n_test:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
-
-
-def cap_per_class(y: np.ndarray, per_class: int | None, rng: np.random.Generator) -> np.ndarray:
-    """Indices keeping at most per_class images of each class (a random, seeded subset)."""
-    if per_class is None:
-        return np.arange(len(y))
-    keep = [rng.permutation(np.flatnonzero(y == label))[:per_class] for label in np.unique(y)]
-    return np.sort(np.concatenate(keep))
-
-
-# --- the stage ------------------------------------------------------------------------------
-
-
-def prepare(cfg: DataConfig, seed: int) -> Dataset:
-    """Read the configured source and return the prepared train/test split."""
-    rng = np.random.default_rng(seed)
-    skipped: list[str] = []
-    if cfg.source in ("fashion_mnist", "mnist"):
-        raw = load_idx_source(cfg.source, cfg.path)
-        label_values = list(range(len(raw.class_names)))
-        splits = []
-        for x, y in ((raw.x_train, raw.y_train), (raw.x_test, raw.y_test)):
-            x, y, names = select_classes(x[..., None], y, raw.class_names, cfg.classes, label_values)
-            splits.append((x, y))
-        source, sha = raw.source, raw.source_sha256
-    else:
-        if cfg.source == "folder":
-            x, y, all_names, skipped, sha = load_folder_source(Path(cfg.path), cfg.image_size)
-            label_values: list = all_names
-            y_values = np.array(all_names, dtype=object)[y]  # select by folder name
-        else:
-            x, y, all_names, sha = load_npz_source(Path(cfg.path))
-            x = to_grey_uint8(x, cfg.path)
-            label_values = sorted(int(v) for v in np.unique(y))
-            y_values = y
-        x, y, names = select_classes(x, y_values, all_names, cfg.classes, label_values)
-        train_idx, test_idx = stratified_split(y, cfg.test_fraction, rng)
-        splits = [(x[train_idx], y[train_idx]), (x[test_idx], y[test_idx])]
-        source = str(cfg.path)
-    if len(names) < 1 or len(splits[0][1]) == 0:
-        raise DataError(f"{source}: no training images left after selecting classes {cfg.classes}")
-    capped = []
-    for x, y in splits:
-        idx = cap_per_class(y, cfg.per_class, rng)
-        capped.append((fit_size(x[idx], cfg.image_size), y[idx]))
-    (x_train, y_train), (x_test, y_test) = capped
-    return Dataset(x_train, y_train, x_test, y_test, names, source, sha, skipped)
+# --- the prepared file -----------------------------------------------------------------------
 
 
 def save_prepared(data: Dataset, array_file: Path, facts_file: Path) -> dict:
@@ -351,23 +587,14 @@ def save_prepared(data: Dataset, array_file: Path, facts_file: Path) -> dict:
 def load_prepared(array_file: Path) -> Dataset:
     if not array_file.is_file():
         raise DataError(f"{array_file} does not exist; run the prepare stage first (dvc repro prepare)")
-    with np.load(array_file, allow_pickle=False) as npz:
-        return Dataset(
-            x_train=npz["x_train"], y_train=npz["y_train"], x_test=npz["x_test"],
-            y_test=npz["y_test"], class_names=[str(n) for n in npz["class_names"]],
-            source=str(array_file), source_sha256=_sha256_files([array_file]),
-        )
+    arrays = _read_npz_arrays(array_file, ["x_train", "y_train", "x_test", "y_test", "class_names"])
+    return Dataset(
+        x_train=arrays["x_train"], y_train=arrays["y_train"], x_test=arrays["x_test"],
+        y_test=arrays["y_test"], class_names=[str(n) for n in arrays["class_names"]],
+        source=str(array_file), source_sha256=_sha256_files([array_file]),
+    )
 
 
 def to_unit_range(x: np.ndarray) -> np.ndarray:
     """uint8 [0, 255] -> float32 [-1, 1], the range of the generators' tanh."""
     return (x.astype(np.float32) - 127.5) / 127.5
-
-
-def _sha256_files(files: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for f in files:
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()

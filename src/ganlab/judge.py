@@ -18,6 +18,7 @@ import numpy as np
 from keras import layers
 
 from ganlab.data import Dataset, to_unit_range
+from ganlab.model_files import save_model
 
 FEATURE_LAYER = "features"
 
@@ -75,7 +76,7 @@ class Judge:
 def save_judge(model: keras.Model, accuracy: float, class_names: list[str], folder: Path) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "judge.keras"
-    model.save(path)
+    save_model(model, path)  # byte-identical for identical weights: no needless reruns downstream
     facts = {
         "test_accuracy": accuracy,
         "feature_layer": FEATURE_LAYER,

@@ -230,9 +230,12 @@ def training_run(cfg: Config, variant: str, seed: int, data_facts: dict,
     mlflow.end_run(status="FINISHED")
 
 
-def log_evaluation(cfg: Config, results: dict) -> None:
-    """Each run's scores as metrics of its own training run, so the UI's compare view can sort
+def log_scores(cfg: Config, result: dict) -> None:
+    """One run's scores as metrics of its own training run, so the UI's compare view can sort
     the stabilisers (and seeds) by FID."""
+    run_id = result.get("mlflow_run_id")
+    if not run_id:
+        return
     import mlflow
     from mlflow.entities import Metric
     from mlflow.tracking import MlflowClient
@@ -240,15 +243,11 @@ def log_evaluation(cfg: Config, results: dict) -> None:
     mlflow.set_tracking_uri(tracking_uri(cfg))
     client = MlflowClient()
     now = int(time.time() * 1000)
-    for by_seed in results["runs"].values():
-        for values in by_seed.values():
-            run_id = values.get("mlflow_run_id")
-            if not run_id:
-                continue
-            numbers = {f"eval_{k}": float(v) for k, v in values.items() if isinstance(v, (int, float))}
-            numbers |= {f"eval_share_{flat_key(name)}": share for name, share in values["class_share"].items()}
-            client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in numbers.items()])
-            client.set_tag(run_id, "judge_sha256", results["judge"]["sha256"])
+    numbers = {f"eval_{k}": float(v) for k, v in result.items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "seconds"}
+    numbers |= {f"eval_share_{flat_key(name)}": share for name, share in result["class_share"].items()}
+    client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in numbers.items()])
+    client.set_tag(run_id, "judge_sha256", result["judge_sha256"])
 
 
 def log_report(cfg: Config, page: Path, files: list[Path], run_ids: dict[str, str],

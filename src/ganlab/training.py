@@ -26,6 +26,7 @@ from ganlab.gans import GAN, DataSpec, build_gan
 from ganlab.grids import image_grid
 from ganlab.judge import Judge
 from ganlab.metrics import frechet_distance
+from ganlab.model_files import save_model
 from ganlab.tracking import NullLogger, RunLogger, training_run
 
 
@@ -173,7 +174,7 @@ class EpochReporter(keras.callbacks.Callback):
             row["fid"] = self.fid(self.model)
             if row["fid"] < best_fid(self.rows)[0]:
                 # Before the checkpoint: a checkpoint never names a best generator not on disk.
-                self.model.generator.save(self.paths["checkpoint"] / BEST_GENERATOR)
+                save_model(self.model.generator, self.paths["checkpoint"] / BEST_GENERATOR)
         self.rows.append(row)
 
         grid = sample_grid(self.model, self.noise, self.settings.grid_size)
@@ -312,7 +313,7 @@ def train(cfg: Config, variant: str, seed: int) -> dict:
             shutil.copy2(paths["checkpoint"] / BEST_GENERATOR, model_dir / BEST_GENERATOR)
             card |= {"best_fid": fid_value, "best_fid_epoch": fid_epoch}
             logger.log_files([model_dir / BEST_GENERATOR], "best_generator")
-        gan.generator.save(model_dir / "generator.keras")
+        save_model(gan.generator, model_dir / "generator.keras")
         (model_dir / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
         logger.log_generator(gan.generator, card, *example_io(gan, noise, settings.grid_size))
         logger.log_files([out.history_file(variant, seed)])

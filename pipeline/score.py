@@ -1,0 +1,19 @@
+"""DVC stage `score@<variant>-<seed>`: one trained run scored by the judge (its own stage, so an
+experiment on one variant scores that variant only)."""
+
+from ganlab.cli import run_stage, variant_and_seed
+
+
+def main(cfg, argv):
+    variant, seed = variant_and_seed(cfg, argv, "score.py")
+    from ganlab.atomic import write_json
+    from ganlab.evaluation import evaluate_run
+    from ganlab.tracking import log_scores
+
+    result = evaluate_run(cfg, variant, seed)
+    write_json(cfg.score_file(variant, seed), result)
+    log_scores(cfg, result)
+
+
+if __name__ == "__main__":
+    run_stage(main)

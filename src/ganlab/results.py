@@ -1,0 +1,107 @@
+"""The evaluate stage's bookkeeping: every run's scores and the references (written by the
+score and references stages) gathered into the metrics files, with means and 95 % intervals over
+seeds, and the results table. No TensorFlow here: gathering takes seconds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ganlab.atomic import write_json
+from ganlab.config import Config
+from ganlab.data import DataError
+from ganlab.stats import mean_interval
+
+# The numbers `dvc metrics show` lists per variant, in this order (class_accuracy: AC-GAN only).
+HEADLINE = ("fid", "kid", "precision", "recall", "density", "coverage", "classifier_score", "class_accuracy")
+
+
+def gather(cfg: Config) -> dict:
+    """Every run's scores and the references, read from the evaluate stages' files, with the
+    means (and intervals) over seeds."""
+    references = json.loads(cfg.references_file.read_text())
+    runs: dict[str, dict[str, dict]] = {}
+    for variant in cfg.variants:
+        runs[variant] = {}
+        for seed in cfg.seeds:
+            path = cfg.score_file(variant, seed)
+            if not path.is_file():
+                raise DataError(f"{path} does not exist; run `dvc repro` (the evaluate@{variant}-{seed} stage)")
+            result = json.loads(path.read_text())
+            if result["samples"] != references["samples"] or result["judge_sha256"] != references["judge"]["sha256"]:
+                raise DataError(f"{path} was scored on {result['samples']} samples by judge "
+                                f"{result['judge_sha256'][:12]}, the references on {references['samples']} by "
+                                f"{references['judge']['sha256'][:12]}: run `dvc repro` to score both again")
+            runs[variant][str(seed)] = {k: v for k, v in result.items() if k not in ("judge_sha256", "seconds")}
+    seconds = references["seconds"] + sum(
+        json.loads(cfg.score_file(v, s).read_text())["seconds"] for v in cfg.variants for s in cfg.seeds)
+    return {
+        "samples": references["samples"],
+        "seeds": list(cfg.seeds),
+        "judge": references["judge"],
+        "variants": {variant: aggregate(list(by_seed.values())) for variant, by_seed in runs.items()},
+        "references": references["references"],
+        "runs": runs,
+        "seconds": round(seconds, 1),
+    }
+
+
+def aggregate(results: list[dict]) -> dict:
+    """Per-seed results of one variant -> the mean of every number (recursively), and for the
+    headline metrics the half-width of the 95 % interval over seeds (`<metric>_ci95`, only with
+    several seeds)."""
+    out: dict = {}
+    for key, value in results[0].items():
+        if isinstance(value, dict):
+            out[key] = aggregate([r[key] for r in results])
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            mean, half = mean_interval([r[key] for r in results])
+            out[key] = mean
+            if half is not None and key in HEADLINE:
+                out[f"{key}_ci95"] = half
+    if any("mlflow_run_id" in r for r in results):
+        out["seeds"] = len(results)
+    return out
+
+
+def write_evaluation(results: dict, path: Path, by_seed_path: Path) -> None:
+    """The metrics file (means over seeds, what `dvc metrics show` lists) and the per-run file."""
+    write_json(path, {k: v for k, v in results.items() if k != "runs"})
+    write_json(by_seed_path, {"samples": results["samples"], "runs": results["runs"]})
+
+
+def results_table(results: dict) -> str:
+    """The results as a Markdown table, variants by FID, with the references (for the README)."""
+    columns = ("fid", "kid", "precision", "recall", "density", "coverage", "classifier_score", "class_accuracy")
+    rows = sorted(results["variants"].items(), key=lambda item: item[1]["fid"])
+    rows += [(f"*{name}* (reference)", ref) for name, ref in results["references"].items()]
+    lines = ["| variant | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for name, values in rows:
+        cells = [_cell(values, c) for c in columns]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+    seeds = results.get("seeds", [0])
+    spread = f" (mean ± 95 % interval over {len(seeds)} seeds)" if len(seeds) > 1 else f" (training seed {seeds[0]})"
+    lines.append(f"{results['samples']} samples per row{spread}; judge test accuracy "
+                 f"{results['judge']['test_accuracy']:.3f}. Lower FID/KID is better; real_test is the floor, "
+                 "noise the ceiling.")
+    return "\n".join(lines)
+
+
+def _cell(values: dict, key: str) -> str:
+    if key not in values:
+        return "-"
+    half = values.get(f"{key}_ci95")
+    return f"{values[key]:.3f}" + (f" ± {half:.3f}" if half is not None else "")
+
+
+RESULTS_START, RESULTS_END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def splice_results(readme: str, table: str) -> str:
+    """README text with the part between the results markers replaced by the table."""
+    if RESULTS_START not in readme or RESULTS_END not in readme:
+        raise ValueError(f"README has no {RESULTS_START} ... {RESULTS_END} section to fill")
+    head, rest = readme.split(RESULTS_START, 1)
+    _, tail = rest.split(RESULTS_END, 1)
+    return f"{head}{RESULTS_START}\n{table}\n{RESULTS_END}{tail}"
