@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # oneDNN's and TensorFlow's start-up chatter hides the progress lines.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup data browser postgres repro test check-repro bench ui
+.PHONY: setup data browser postgres repro exp test check-repro bench ui
 
 setup: $(STAMP) data
 
@@ -41,6 +41,11 @@ repro: setup
 	@echo "Metrics:        $(CURDIR)/reports/metrics.json (dvc metrics show), table in README.md"
 	@echo "MLflow store:   $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db} (artifacts in $(CURDIR)/mlartifacts)"
 	@echo "Open the UI:    $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000"
+
+# A DVC experiment on the workspace: make exp S="train.epochs=2 data.per_class=64" (each KEY=VALUE is
+# one `-S`). A refused one puts params.yaml back (scripts/exp.sh). `dvc exp show` lists them.
+exp: setup
+	./scripts/exp.sh $(S)
 
 test: setup browser postgres
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from conftest import blob_images
-from ganlab import data as data_module
+from ganlab import sources as data_module
 from ganlab.config import DataConfig
 from ganlab.data import DataError, load_prepared, prepare, save_prepared
 
@@ -201,3 +201,183 @@ def test_saved_dataset_round_trips_with_its_facts(npz_file, tmp_path):
 def test_load_prepared_says_which_stage_to_run(tmp_path):
     with pytest.raises(DataError, match="run the prepare stage first"):
         load_prepared(tmp_path / "dataset.npz")
+
+
+# --- bad input: each refused with one DataError naming the path, or skipped with its path named ---
+
+
+def idx_copy(idx_folder, name: str, payload: bytes):
+    (idx_folder / name).write_bytes(payload)
+    return DataConfig(source="fashion_mnist", path=str(idx_folder))
+
+
+@pytest.mark.parametrize("name", ["train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz"])
+def test_damaged_gzip_is_refused_naming_the_file(idx_folder, name):
+    cfg = idx_copy(idx_folder, name, b"\x1f\x8b not really gzip")
+    with pytest.raises(DataError, match=f"{name}: cannot be read"):
+        prepare(cfg, seed=0)
+
+
+def test_truncated_gzip_is_refused_naming_the_file(idx_folder):
+    name = "t10k-images-idx3-ubyte.gz"
+    whole = (idx_folder / name).read_bytes()
+    cfg = idx_copy(idx_folder, name, whole[: len(whole) // 2])
+    with pytest.raises(DataError, match=f"{name}: cannot be read.*EOFError"):
+        prepare(cfg, seed=0)
+
+
+def test_wrong_idx_magic_and_size_are_refused(idx_folder):
+    import gzip
+
+    name = "train-labels-idx1-ubyte.gz"
+    labels = np.repeat(np.arange(10), 12).astype(np.uint8)
+    cfg = idx_copy(idx_folder, name, gzip.compress(b"\x00\x00\x0d\x01" + (120).to_bytes(4, "big") + labels.tobytes()))
+    with pytest.raises(DataError, match=f"{name}: not an IDX file.*bad magic"):
+        prepare(cfg, seed=0)
+    cfg = idx_copy(idx_folder, name, gzip.compress(b"\x00\x00\x08\x01" + (121).to_bytes(4, "big") + labels.tobytes()))
+    with pytest.raises(DataError, match=rf"{name}: holds 120 bytes, its header promises \(121,\)"):
+        prepare(cfg, seed=0)
+
+
+def test_images_and_labels_of_different_counts_are_refused(idx_folder):
+    from conftest import write_idx
+
+    write_idx(idx_folder / "train-images-idx3-ubyte.gz", blob_images(np.zeros(7, int), 28))
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*do not fit 120 labels"):
+        prepare(DataConfig(source="fashion_mnist", path=str(idx_folder)), seed=0)
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.98])
+def test_truncated_npz_is_refused_naming_the_file(npz_file, cut):
+    whole = npz_file.read_bytes()
+    npz_file.write_bytes(whole[: int(len(whole) * cut)])
+    with pytest.raises(DataError, match=f"{npz_file}: not a readable .npz file"):
+        prepare(DataConfig(source="npz", path=str(npz_file)), seed=0)
+
+
+def test_npz_with_a_corrupt_array_is_refused(npz_file):
+    whole = bytearray(npz_file.read_bytes())
+    start = whole.index(b"x.npy") + 200  # inside the first array's data: its CRC no longer matches
+    whole[start:start + 64] = bytes(64)
+    npz_file.write_bytes(bytes(whole))
+    with pytest.raises(DataError, match=f"{npz_file}: not a readable .npz file"):
+        prepare(DataConfig(source="npz", path=str(npz_file)), seed=0)
+
+
+def test_an_empty_class_folder_is_refused_before_training(tmp_path):
+    root = write_class_folders(tmp_path / "imgs")
+    (root / "owls").mkdir()
+    with pytest.raises(DataError, match=r"imgs/owls: class 'owls' has 0 usable image\(s\).*data.classes"):
+        prepare(DataConfig(source="folder", path=str(root)), seed=0)
+    # Left out of data.classes, it is no obstacle.
+    data = prepare(DataConfig(source="folder", path=str(root), classes=["cats", "dogs"]), seed=0)
+    assert data.class_names == ["cats", "dogs"]
+
+
+def test_a_class_with_one_image_has_no_test_image_and_is_refused(tmp_path):
+    root = write_class_folders(tmp_path / "imgs")
+    (root / "owls").mkdir()
+    Image.new("L", (8, 8), 120).save(root / "owls" / "only.png")
+    with pytest.raises(DataError, match=r"imgs/owls: class 'owls' has 1 usable image\(s\) \(1 train, 0 test\)"):
+        prepare(DataConfig(source="folder", path=str(root)), seed=0)
+
+
+def test_hidden_empty_and_other_files_are_skipped_by_name(tmp_path, capsys):
+    root = write_class_folders(tmp_path / "imgs")
+    odd = {
+        root / ".DS_Store": "hidden",
+        root / "cats" / ".DS_Store": "hidden file",
+        root / "cats" / "._0.png": "hidden file",  # macOS resource fork: a .png that is no image
+        root / "cats" / "empty.png": "empty file (0 bytes)",
+        root / "cats" / "notes.txt": "not an image file",
+        root / "README.md": "not in a class folder",
+    }
+    for path in odd:
+        path.write_bytes(b"" if path.name == "empty.png" else b"\x00\x05\x16\x07 not an image")
+    (root / "dogs" / ".thumbnails").mkdir()
+    Image.new("L", (8, 8)).save(root / "dogs" / ".thumbnails" / "t.png")
+    data = prepare(DataConfig(source="folder", path=str(root)), seed=0)
+    assert len(data.y_train) + len(data.y_test) == 18  # only the 18 real images
+    err = capsys.readouterr().err
+    for path, reason in odd.items():
+        assert any(line.startswith(f"{path}: {reason}") for line in data.skipped), (path, data.skipped)
+        assert str(path) in err
+    assert any(line.startswith(f"{root / 'dogs' / '.thumbnails'}: hidden folder") for line in data.skipped)
+    assert set(data.facts()["skipped_files"]) == set(data.skipped)
+
+
+def test_images_in_nested_folders_belong_to_their_class(tmp_path):
+    root = write_class_folders(tmp_path / "imgs")
+    (root / "cats" / "2024" / "summer").mkdir(parents=True)
+    for i in range(4):
+        Image.new("L", (8, 8), 200).save(root / "cats" / "2024" / "summer" / f"n{i}.png")
+    data = prepare(DataConfig(source="folder", path=str(root), test_fraction=0.25), seed=0)
+    cats = data.class_names.index("cats")
+    assert int(np.sum(data.y_train == cats) + np.sum(data.y_test == cats)) == 10
+
+
+def test_a_symlink_loop_is_skipped_by_name(tmp_path):
+    root = write_class_folders(tmp_path / "imgs")
+    (root / "cats" / "again").symlink_to(root / "cats", target_is_directory=True)  # a folder loop
+    (root / "dogs" / "self.png").symlink_to(root / "dogs" / "self.png")  # a link to itself
+    data = prepare(DataConfig(source="folder", path=str(root)), seed=0)
+    assert len(data.y_train) + len(data.y_test) == 18
+    assert any(line.startswith(f"{root / 'cats' / 'again'}: a folder link in a loop") for line in data.skipped)
+    assert any(line.startswith(f"{root / 'dogs' / 'self.png'}: cannot be opened") for line in data.skipped)
+
+
+def test_grey_rgb_rgba_and_16_bit_pngs_keep_their_brightness(tmp_path):
+    """Each class holds one kind of PNG of the same picture: a bright square on black."""
+    picture = np.zeros((16, 16), np.uint8)
+    picture[4:12, 4:12] = 200
+    root = tmp_path / "kinds"
+    kinds = {
+        "grey": Image.fromarray(picture, "L"),
+        "rgb": Image.fromarray(np.stack([picture] * 3, axis=-1), "RGB"),
+        # Transparent where the picture is black (its colour there is white, which must not show).
+        "rgba": Image.fromarray(np.dstack([np.full_like(picture, 255)] * 3 + [picture.clip(0, 1) * 255])
+                                .astype(np.uint8), "RGBA"),
+        "grey16": Image.fromarray(picture.astype(np.uint16) * 257),
+    }
+    for name, image in kinds.items():
+        (root / name).mkdir(parents=True)
+        for i in range(3):
+            image.save(root / name / f"{i}.png")
+    data = prepare(DataConfig(source="folder", path=str(root), image_size=16), seed=0)
+    assert not data.skipped
+    x = np.concatenate([data.x_train, data.x_test])[..., 0]
+    y = np.concatenate([data.y_train, data.y_test])
+    for label, name in enumerate(data.class_names):
+        images = x[y == label]
+        assert len(images) == 3
+        inside, outside = images[:, 4:12, 4:12], images[:, :3, :3]
+        assert outside.max() <= 2, name  # the background stays black
+        expected = 255 if name == "rgba" else 200  # rgba: white where opaque
+        assert abs(int(inside.mean()) - expected) <= 2, (name, inside.mean())
+
+
+def test_check_sees_the_planned_sizes_without_decoding(tmp_path):
+    """The check stage's plan (labels only) is what prepare then prepares."""
+    from ganlab.data import select, source_labels
+
+    root = write_class_folders(tmp_path / "imgs", per_class=9)
+    cfg = DataConfig(source="folder", path=str(root), per_class=5, test_fraction=0.3)
+    selection = select(cfg, source_labels(cfg), seed=3)
+    data = prepare(cfg, seed=3)
+    assert np.array_equal(selection.y_train, data.y_train) and np.array_equal(selection.y_test, data.y_test)
+    assert selection.class_names == data.class_names
+
+
+def test_the_source_digest_follows_every_image(tmp_path):
+    from ganlab.data import source_labels
+
+    root = write_class_folders(tmp_path / "imgs")
+    cfg = DataConfig(source="folder", path=str(root))
+    before = source_labels(cfg).sha256
+    (root / "notes.txt").write_text("not an image: no change")
+    assert source_labels(cfg).sha256 == before
+    (root / "cats" / "0.png").unlink()
+    removed = source_labels(cfg).sha256
+    assert removed != before
+    Image.new("L", (8, 8), 7).save(root / "cats" / "0.png")
+    assert source_labels(cfg).sha256 not in (before, removed)

@@ -23,7 +23,7 @@ def source_files() -> list[str]:
         out = subprocess.run(["git", "ls-files", *args], cwd=REPO, capture_output=True, text=True, check=True)
         return out.stdout.splitlines()
 
-    new = [f for f in git_ls("--others", "--exclude-standard") if f.startswith(("src/", "pipeline/", ".dvc/plots/"))]
+    new = [f for f in git_ls("--others", "--exclude-standard") if f.startswith(("src/", "pipeline/", "scripts/", ".dvc/plots/"))]
     return [f for f in git_ls("--cached") + new if (REPO / f).is_file()]
 
 
@@ -297,7 +297,12 @@ def test_dvc_experiment_runs_land_in_the_projects_store_tagged_with_the_experime
     for args in (["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results", "--allow-empty"]):
         subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)
     # --temp runs in a copy of the project: the runs must still reach the project's store.
-    dvc(project, "exp", "run", "--temp", "-n", "lr-probe", "-S", "variants.dcgan.learning_rate=0.0003")
+    ran = dvc(project, "exp", "run", "--temp", "-n", "lr-probe", "-S", "variants.dcgan.learning_rate=0.0003")
+    # Only the changed variant trains and is scored again; the references and acgan are kept.
+    for stage in ("train@dcgan-0", "score@dcgan-0", "score@dcgan-1", "evaluate", "report"):
+        assert f"Running stage '{stage}'" in ran.stdout, stage
+    for stage in ("prepare", "judge", "train@acgan-0", "score@acgan-0", "references"):
+        assert f"Running stage '{stage}'" not in ran.stdout, stage
     client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
     experiment = client.get_experiment_by_name(params["mlflow"]["experiment"])
     runs = client.search_runs([experiment.experiment_id], "tags.dvc_exp_name = 'lr-probe' and tags.variant != ''")
@@ -311,3 +316,66 @@ def test_dvc_experiment_runs_land_in_the_projects_store_tagged_with_the_experime
     assert len({r.data.tags["params_sha256"] for r in baseline}) == 2  # the experiment's params differ
     shown = json.loads(dvc(project, "exp", "show", "--json").stdout)
     assert "lr-probe" in json.dumps(shown)
+
+
+def test_a_refused_experiment_leaves_the_workspace_as_it_was(repro):
+    """The check stage refuses before DVC deletes any output; `make exp` puts params.yaml back."""
+    project, _, _ = repro
+    watched = ["data/source.json", "data/prepared/dataset.json", "reports/metrics.json",
+               "training/dcgan/seed0/summary.json", "models/dcgan/seed0/generator.keras", "judge/judge.keras"]
+    before = {name: (project / name).read_bytes() for name in watched}
+    params = (project / "params.yaml").read_bytes()
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    result = subprocess.run(["bash", str(project / "scripts" / "exp.sh"), "train.batch_size=500",
+                             "evaluate.pr_k=1000"], cwd=project, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.stdout + result.stderr
+    assert "train.batch_size 500" in errors[0] and "evaluate.pr_k is 1000" in errors[0]
+    assert "Running stage 'prepare'" not in result.stdout
+    assert {name: (project / name).read_bytes() for name in watched} == before
+    assert (project / "params.yaml").read_bytes() == params
+    assert "params.yaml is back as it was" in result.stderr
+
+
+def test_a_forced_judge_rerun_retrains_nothing(repro):
+    """The judge's file is byte-identical for identical weights: the variants stay up to date."""
+    project, _, _ = repro
+    judge = (project / "judge" / "judge.keras").read_bytes()
+    dvc(project, "repro", "-f", "-s", "judge")
+    assert (project / "judge" / "judge.keras").read_bytes() == judge
+    assert clean_status(project)
+
+
+@pytest.fixture
+def folder_project(tmp_path):
+    """A project whose data is a folder of class folders (prepare only: no TensorFlow)."""
+    from PIL import Image
+
+    project = project_copy(tmp_path / "project")
+    root = tmp_path / "own"
+    for label, name in enumerate(("circles", "squares")):
+        (root / name).mkdir(parents=True)
+        for i in range(40):
+            Image.new("L", (28, 28), 20 + 100 * label + i).save(root / name / f"{i}.png")
+    params = tiny_params(read_yaml(project / "params.yaml"), root)
+    params["data"].update(source="folder", path=str(root))
+    params["variants"] = {"dcgan": params["variants"]["dcgan"]}
+    write_yaml(params, project / "params.yaml")
+    return project, root
+
+
+def test_a_changed_image_folder_reruns_prepare(folder_project):
+    project, root = folder_project
+    assert "Running stage 'prepare'" in dvc(project, "repro", "prepare").stdout
+    assert "Running stage 'prepare'" not in dvc(project, "repro", "prepare").stdout  # nothing changed
+    for i in range(10):
+        (root / "circles" / f"{i}.png").unlink()
+    assert "Running stage 'prepare'" in dvc(project, "repro", "prepare").stdout
+    facts = json.loads((project / "data" / "prepared" / "dataset.json").read_text())
+    assert facts["train_images"] + facts["test_images"] == 70
+    from PIL import Image
+
+    Image.new("L", (28, 28), 255).save(root / "squares" / "0.png")  # the same name, another image
+    assert "Running stage 'prepare'" in dvc(project, "repro", "prepare").stdout
