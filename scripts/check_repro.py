@@ -1,6 +1,11 @@
 """The reproducibility gate (`make check-repro`, run by CI): the pipeline on a small profile,
 twice, each from a clean copy of the project; fails when any metric or curve differs between
-the two (beyond the profile's tolerance) or when `dvc status` is not clean afterwards.
+the two (beyond the profile's tolerance), when any is NaN, when the runs wrote fewer numbers than
+the profile's stages must, or when `dvc status` is not clean afterwards.
+
+Only what the profile's stages wrote is compared: the files their dvc.lock lists as outputs. The
+copies start without the project's committed outputs, so a stage that fails to write a file
+cannot be covered by a committed copy of it.
 
     python scripts/check_repro.py [--profile profiles/ci.yaml] [--keep DIR]
 """
@@ -55,12 +60,35 @@ def clean_copy(dest: Path, profile: dict) -> Path:
             variant.pop(key, None)
     with open(dest / "params.yaml", "w") as fh:
         yaml.dump(params, fh)
+    # Outputs of the copied lock are not in this copy's cache: start from a clean state, without
+    # the committed outputs (metrics, curves, the page) that the profile's stages would rewrite.
+    for path in committed_outputs(dest):
+        path.unlink()
+    (dest / "dvc.lock").unlink(missing_ok=True)
     for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=gate", "-c", "user.email=gate@localhost",
                                                  "commit", "-qm", "gate"]):
         subprocess.run(["git", *args], cwd=dest, check=True, capture_output=True)
-    # Outputs of the copied lock are not in this copy's cache: start from a clean state.
-    (dest / "dvc.lock").unlink(missing_ok=True)
     return dest
+
+
+def lock_outputs(project: Path) -> list[Path]:
+    """Every output path (files and folders) the project's dvc.lock records."""
+    lock = project / "dvc.lock"
+    if not lock.is_file():
+        return []
+    stages = YAML(typ="safe", pure=True).load(lock.read_text())["stages"]
+    return [project / out["path"] for stage in stages.values() for out in stage.get("outs", [])]
+
+
+def committed_outputs(project: Path) -> list[Path]:
+    """Files of the copy that a stage writes (per its copied lock): results of another run."""
+    files = []
+    for path in lock_outputs(project):
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            files += [p for p in path.rglob("*") if p.is_file()]
+    return files
 
 
 def dvc(project: Path, *args: str, log: Path | None = None) -> subprocess.CompletedProcess:
@@ -77,7 +105,8 @@ def dvc(project: Path, *args: str, log: Path | None = None) -> subprocess.Comple
 
 
 def results(project: Path) -> dict[str, float]:
-    """Every number the run produced, flattened: metrics files, summaries, per-epoch curves."""
+    """Every number the profile's stages wrote, flattened: the JSON and CSV files among the
+    outputs that the run's dvc.lock lists (metrics, summaries, scores, per-epoch curves)."""
     flat: dict[str, float] = {}
 
     def walk(prefix: str, value) -> None:
@@ -88,24 +117,40 @@ def results(project: Path) -> dict[str, float]:
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             flat[prefix] = float(value)
 
-    for path in sorted(project.glob("reports/*.json")) + sorted(project.glob("training/*/*/summary.json")) \
-            + sorted(project.glob("data/prepared/dataset.json")) + sorted(project.glob("judge/judge.json")):
-        walk(str(path.relative_to(project)), json.loads(path.read_text()))
-    for path in sorted(project.glob("training/*/*/history.csv")):
+    files = sorted({p for out in lock_outputs(project)
+                    for p in ([out] if out.is_file() else sorted(out.rglob("*")) if out.is_dir() else [])
+                    if p.suffix in (".json", ".csv")})
+    for path in files:
+        name = str(path.relative_to(project))
+        if path.suffix == ".json":
+            walk(name, json.loads(path.read_text()))
+            continue
         with open(path, newline="") as fh:
             for row in csv.DictReader(fh):
+                where = "/".join(row[k] for k in ("run", "epoch") if k in row)
                 for key, value in row.items():
-                    if key not in VOLATILE and key != "epoch" and value != "":
-                        flat[f"{path.relative_to(project)}.{key}@{row['epoch']}"] = float(value)
+                    if key not in VOLATILE and key not in ("epoch", "run", "variant", "seed") and value != "":
+                        flat[f"{name}.{key}@{where}"] = float(value)
     return flat
+
+
+def expected_numbers(params: dict) -> int:
+    """A floor on how many numbers the profile's stages must write: per training run, the four
+    shared curves and the FID each epoch and its summary's four; per run, the seven headline
+    scores; the two references' seven; the gathered means' seven per variant. A run that lost its
+    history, a variant left unscored or a missing metrics file falls below it."""
+    runs = len(params["variants"]) * len(params["seeds"])
+    per_epoch = 4 + (1 if params["train"].get("fid_every", 1) else 0)
+    return runs * (params["train"]["epochs"] * per_epoch + 4 + 7) + 2 * 7 + len(params["variants"]) * 7
 
 
 def differences(a: dict[str, float], b: dict[str, float], tolerance: float) -> list[str]:
     problems = [f"{key}: only in one run" for key in sorted(set(a) ^ set(b))]
     for key in sorted(set(a) & set(b)):
         x, y = a[key], b[key]
-        same = (math.isnan(x) and math.isnan(y)) or abs(x - y) <= tolerance * max(1.0, abs(x), abs(y))
-        if not same:
+        if math.isnan(x) or math.isnan(y):  # a NaN is a failed computation, never "the same"
+            problems.append(f"{key}: NaN ({x!r}, {y!r})")
+        elif abs(x - y) > tolerance * max(1.0, abs(x), abs(y)):
             problems.append(f"{key}: {x!r} != {y!r}")
     return problems
 
@@ -131,17 +176,21 @@ def main() -> int:
 
     problems = []
     first, second = (results(p) for p in copies)
-    if len(first) < 50:
-        problems.append(f"only {len(first)} numbers found: did the pipeline write its metrics?")
+    floor = expected_numbers(YAML(typ="safe", pure=True).load((copies[0] / "params.yaml").read_text()))
+    for project, found in zip(copies, (first, second)):
+        if len(found) < floor:
+            problems.append(f"{project.name}: only {len(found)} numbers written, the profile's stages must write "
+                            f"at least {floor}: a stage did not write its metrics or curves")
     problems += differences(first, second, tolerance)
     for project in copies:
         status = dvc(project, "status").stdout
-        if "up to date" not in status.lower():
+        if status.split() != ["check:", "always", "changed"]:  # the check stage always runs; nothing else may
             problems.append(f"dvc status not clean in {project.name}:\n{status}")
     if problems:
         print(f"check-repro: FAILED, {len(problems)} problem(s):", *problems[:40], sep="\n  ", file=sys.stderr)
         return 1
-    print(f"check-repro: OK, {len(first)} numbers identical (tolerance {tolerance}), dvc status clean")
+    print(f"check-repro: OK, {len(first)} numbers written by the profile's stages (at least {floor} required), "
+          f"identical (tolerance {tolerance}), none NaN; dvc status clean")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -5,6 +5,7 @@ MLflow run and an intact checkpoint, and the next run resumes."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -58,16 +59,50 @@ def test_output_folder_that_cannot_be_created_is_named(project, params, npz_file
     refused(stage("prepare.py", project), "paths.models", "is a file")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through permissions")
+def without_permission_override() -> list[str]:
+    """A command prefix under which file permissions bind. CI runs as root, whom they do not bind:
+    there, drop the capabilities that override them (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH) with
+    util-linux's setpriv. (Switching to an unprivileged user would not do: this Python lives under
+    /root, mode 700.)"""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.fail("running as root without setpriv (util-linux): cannot test permission refusals")
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--"]
+
+
 def test_read_only_folder_is_named(tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o500)
+    code = ("import sys\nfrom ganlab.config import ConfigError\nfrom ganlab.preflight import check_writable\n"
+            "try:\n    check_writable(__import__('pathlib').Path(sys.argv[1]) / 'out', 'paths.models')\n"
+            "except ConfigError as exc:\n    print(exc)\n    sys.exit(2)\n")
     try:
-        with pytest.raises(ConfigError, match="is not writable"):
-            check_writable(folder / "out", "paths.models")
+        result = subprocess.run([*without_permission_override(), sys.executable, "-c", code, str(folder)],
+                                capture_output=True, text=True, timeout=60)
     finally:
         folder.chmod(0o700)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "paths.models" in result.stdout and "is not writable" in result.stdout
+
+
+def test_a_stage_refuses_a_read_only_output_folder_before_work(project, params, npz_file):
+    raw = tiny_params(params, npz_file)
+    (project / "locked").mkdir()
+    raw["paths"]["prepared"] = "locked/prepared"
+    write_yaml(raw, project / "params.yaml")
+    (project / "locked").chmod(0o500)
+    base = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
+    try:
+        result = subprocess.run([*without_permission_override(), sys.executable, str(REPO / "pipeline" / "check.py")],
+                                cwd=project, env={**base, "GANLAB_PARAMS": str(project / "params.yaml")},
+                                capture_output=True, text=True, timeout=120)
+    finally:
+        (project / "locked").chmod(0o700)
+    refused(result, "paths.prepared", "is not writable")
+    assert not (project / "locked" / "prepared").exists() and not (project / "data").exists()
 
 
 def test_local_stores_that_can_be_created_pass(tmp_path):

@@ -1,0 +1,56 @@
+"""The reproducibility gate's bookkeeping (scripts/check_repro.py): what it counts and compares."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+
+from conftest import REPO, write_yaml
+
+spec = importlib.util.spec_from_file_location("check_repro", REPO / "scripts" / "check_repro.py")
+check_repro = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(check_repro)
+
+
+def fake_project(tmp_path):
+    """A run's lock naming two outputs; a third JSON file lies beside them (a committed result of
+    another run) and must not be read."""
+    (tmp_path / "reports" / "scores").mkdir(parents=True)
+    (tmp_path / "reports" / "metrics.json").write_text(json.dumps({"variants": {"a": {"fid": 3.0, "seconds": 9}}}))
+    (tmp_path / "reports" / "scores" / "a.json").write_text(json.dumps({"kid": 0.5, "mlflow_run_id": "x"}))
+    (tmp_path / "training").mkdir()
+    (tmp_path / "training" / "history.csv").write_text("epoch,g_loss,epoch_seconds\n1,0.5,3.0\n2,0.25,3.1\n")
+    (tmp_path / "reports" / "bench.json").write_text(json.dumps({"ratio": 1.0}))
+    write_yaml({"schema": "2.0", "stages": {
+        "evaluate": {"cmd": "x", "outs": [{"path": "reports/metrics.json"}, {"path": "reports/scores"}]},
+        "train": {"cmd": "y", "outs": [{"path": "training/history.csv"}, {"path": "models/absent"}]},
+    }}, tmp_path / "dvc.lock")
+    return tmp_path
+
+
+def test_only_the_outputs_the_lock_lists_are_read(tmp_path):
+    found = check_repro.results(fake_project(tmp_path))
+    assert found == {"reports/metrics.json.variants.a.fid": 3.0, "reports/scores/a.json.kid": 0.5,
+                     "training/history.csv.g_loss@1": 0.5, "training/history.csv.g_loss@2": 0.25}
+
+
+def test_committed_outputs_are_the_files_under_the_locks_outputs(tmp_path):
+    project = fake_project(tmp_path)
+    names = sorted(str(p.relative_to(project)) for p in check_repro.committed_outputs(project))
+    assert names == ["reports/metrics.json", "reports/scores/a.json", "training/history.csv"]
+
+
+def test_nan_is_a_difference_even_against_nan():
+    a = {"x": math.nan, "y": 1.0, "z": 2.0}
+    b = {"x": math.nan, "y": 1.0, "z": 2.5}
+    assert check_repro.differences(a, b, 0.0) == ["x: NaN (nan, nan)", "z: 2.0 != 2.5"]
+    assert check_repro.differences({"only": 1.0}, {}, 0.0) == ["only: only in one run"]
+
+
+def test_the_floor_grows_with_runs_and_epochs():
+    params = {"variants": {"a": {}, "b": {}}, "seeds": [0], "train": {"epochs": 2, "fid_every": 1}}
+    # 2 runs x (2 epochs x 5 curves + 4 summary + 7 scores) + 2 references x 7 + 2 variants x 7
+    assert check_repro.expected_numbers(params) == 2 * (10 + 11) + 14 + 14
+    params["seeds"] = [0, 1]
+    assert check_repro.expected_numbers(params) == 4 * (10 + 11) + 14 + 14
