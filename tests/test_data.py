@@ -381,3 +381,21 @@ def test_the_source_digest_follows_every_image(tmp_path):
     assert removed != before
     Image.new("L", (8, 8), 7).save(root / "cats" / "0.png")
     assert source_labels(cfg).sha256 not in (before, removed)
+
+
+def test_the_source_digest_follows_an_npz_and_idx_files(npz_file, idx_folder):
+    from ganlab.sources import source_labels
+
+    cfg = DataConfig(source="npz", path=str(npz_file))
+    before = source_labels(cfg).sha256
+    with np.load(npz_file) as arrays:
+        x, y = arrays["x"].copy(), arrays["y"]
+    x[0, 0, 0] += 1  # one pixel of one image
+    np.savez(npz_file, x=x, y=y)
+    assert source_labels(cfg).sha256 != before
+    idx = DataConfig(source="fashion_mnist", path=str(idx_folder))
+    before = source_labels(idx).sha256
+    from conftest import write_idx
+
+    write_idx(idx_folder / "t10k-images-idx3-ubyte.gz", blob_images(np.repeat(np.arange(10), 3), 28, seed=1))
+    assert source_labels(idx).sha256 != before
