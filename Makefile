@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # oneDNN's and TensorFlow's start-up chatter hides the progress lines.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup data browser postgres repro exp test check-repro bench ui
+.PHONY: setup data browser postgres repro exp test lint check-repro bench ui
 
 setup: $(STAMP) data
 
@@ -50,16 +50,20 @@ exp: setup
 test: setup browser postgres
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Unused imports and variables, undefined names, likely bugs (ruff; rules in pyproject.toml). CI runs it.
+lint: setup
+	$(BIN)/ruff check .
+
 # The reproducibility gate: the pipeline on profiles/ci.yaml twice from clean copies; fails on
 # any differing number or a dvc status that is not clean (scripts/check_repro.py).
 check-repro: setup
 	$(BIN)/python scripts/check_repro.py $(CHECK_REPRO_ARGS)
 
 # Speed against the TensorFlow tutorial's loop, FLOP/s against the CPU's peak, the pipeline's
-# time outside train steps, a no-op repro: reports/bench.json (src/ganlab/bench.py).
+# time outside train steps, a no-op repro: reports/bench.json (tools/bench/).
 # Run it on an idle machine after `make repro`; `make bench BENCH_ARGS=dcgan` for one variant.
 bench: setup
-	$(BIN)/python -m ganlab.bench $(BENCH_ARGS)
+	$(BIN)/python -m tools.bench $(BENCH_ARGS)
 
 ui: setup
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000

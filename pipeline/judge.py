@@ -10,7 +10,7 @@ def main(cfg, argv):
 
     data = load_prepared(cfg.prepared_dataset)
     model, accuracy = train_judge(data, cfg.judge.epochs, cfg.judge.batch_size, cfg.seed)
-    facts = save_judge(model, accuracy, data.class_names, cfg.judge_dir)
+    facts = save_judge(model, accuracy, data.class_names, cfg.judge_model_file, cfg.judge_facts_file)
     run_id = log_judge(cfg, facts, cfg.judge_dir)
     print(f"judge: test accuracy {accuracy:.4f} on {len(data.y_test)} images; MLflow run {run_id}")
 

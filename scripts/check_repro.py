@@ -7,7 +7,11 @@ Only what the profile's stages wrote is compared: the files their dvc.lock lists
 copies start without the project's committed outputs, so a stage that fails to write a file
 cannot be covered by a committed copy of it.
 
-    python scripts/check_repro.py [--profile profiles/ci.yaml] [--keep DIR]
+    python scripts/check_repro.py [--profile profiles/ci.yaml] [--keep DIR] [--baseline REV]
+
+With --baseline REV the first copy is the project as committed at REV (e.g. HEAD~1) and the
+second the working tree: a refactoring that must not change a result is checked that way.
+Each copy runs its own code (its src/ first on PYTHONPATH).
 """
 
 from __future__ import annotations
@@ -39,8 +43,18 @@ def project_files() -> list[str]:
     return [f for f in out.stdout.splitlines() if (ROOT / f).is_file() and not f.startswith("tests/")]
 
 
-def clean_copy(dest: Path, profile: dict) -> Path:
-    for name in project_files():
+def export_revision(dest: Path, rev: str) -> None:
+    """The project's files as committed at rev (without its tests)."""
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", "--format=tar", rev], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    shutil.rmtree(dest / "tests", ignore_errors=True)
+
+
+def clean_copy(dest: Path, profile: dict, rev: str | None = None) -> Path:
+    if rev is not None:
+        export_revision(dest, rev)
+    for name in project_files() if rev is None else []:
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, dest / name)
     yaml = YAML()
@@ -94,6 +108,7 @@ def committed_outputs(project: Path) -> list[Path]:
 def dvc(project: Path, *args: str, log: Path | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env["PYTHONPATH"] = str(project / "src")  # the copy's own code, before the installed (editable) one
     result = subprocess.run([str(Path(sys.executable).parent / "dvc"), *args], cwd=project, env=env,
                             capture_output=True, text=True)
     if log is not None:
@@ -159,6 +174,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", type=Path, default=ROOT / "profiles" / "ci.yaml")
     parser.add_argument("--keep", type=Path, help="run in this folder and keep it (default: a temporary one)")
+    parser.add_argument("--baseline", metavar="REV", help="compare the working tree with the project at this commit")
     args = parser.parse_args()
     profile = YAML(typ="safe", pure=True).load(args.profile.read_text())
     tolerance = float(profile.get("tolerance", 0.0))
@@ -166,9 +182,10 @@ def main() -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="check-repro-"))
     if work.exists() and args.keep:
         shutil.rmtree(work)
-    copies = [clean_copy(work / name, profile) for name in ("a", "b")]
+    copies = [clean_copy(work / "a", profile, args.baseline), clean_copy(work / "b", profile)]
     started = time.perf_counter()
-    print(f"check-repro: `dvc repro` on {args.profile.name} in two clean copies under {work} ...", flush=True)
+    what = f"{args.baseline} (a) and the working tree (b)" if args.baseline else "two clean copies"
+    print(f"check-repro: `dvc repro` on {args.profile.name} in {what} under {work} ...", flush=True)
     # Side by side: each copy is mostly process start-up on tiny data, so two fit on two cores.
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda p: dvc(p, "repro", log=p / "repro.log"), copies))

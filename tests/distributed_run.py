@@ -35,7 +35,8 @@ import numpy as np  # noqa: E402
 
 from ganlab import devices  # noqa: E402
 from ganlab.config import config_from_dict  # noqa: E402
-from ganlab.gans import DataSpec, build_gan  # noqa: E402
+from ganlab.gans.build import build_gan  # noqa: E402
+from ganlab.gans.options import DataSpec  # noqa: E402
 from ganlab.data import Dataset  # noqa: E402
 from ganlab.training import make_dataset, seed_everything  # noqa: E402
 
@@ -45,7 +46,7 @@ SGD_LEARNING_RATE = 0.01
 
 def plant(mistake: str) -> None:
     """Break the distributed step the way a careless change would."""
-    from ganlab.gans import GAN
+    from ganlab.gans.base import GAN
 
     if mistake == "no_loss_division":
         GAN.gradient_loss = staticmethod(lambda loss, optimizer: optimizer.scale_loss(loss))

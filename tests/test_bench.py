@@ -10,11 +10,14 @@ import numpy as np
 import pytest
 
 from conftest import tiny_params
-from ganlab.bench import (forward_flops, last_repro_split, machine_peak, measured_gemm_gflops, paired_ratios,
-                          reference_step, step_flops)
+from tools.bench.flops import forward_flops, machine_peak, measured_gemm_gflops, step_flops
+from tools.bench.pipeline import last_repro_split
+from tools.bench.reference import REFERENCE_LOOPS, reference_step
+from tools.bench.timing import paired_ratios
 from ganlab.cli import STAGE_TIMES
 from ganlab.config import config_from_dict
-from ganlab.gans import FAMILIES, DataSpec, build_gan
+from ganlab.gans.build import build_gan
+from ganlab.gans.options import FAMILIES, DataSpec
 from ganlab.models import dcgan_discriminator, dcgan_generator
 
 
@@ -49,7 +52,8 @@ def test_paired_ratios_cancel_a_slowdown_that_hits_both_loops():
 def test_repro_split_counts_train_steps_against_every_stage(params, tmp_path):
     params["variants"] = {"a": {"family": "dcgan"}, "b": {"family": "wgan"}}
     cfg = config_from_dict(params, root=tmp_path)
-    times = {"prepare": 1, "judge": 20, "train@a-0": 100, "train@b-0": 60, "evaluate": 15, "report": 4}
+    times = {"check": 0.5, "prepare": 1, "judge": 20, "train@a-0": 100, "train@b-0": 60, "score@a-0": 5,
+             "score@b-0": 5, "references": 4, "evaluate": 0.5, "report": 4}
     (tmp_path / STAGE_TIMES).parent.mkdir()
     # an older, slower timing of a stage is superseded by its last one
     lines = [{"stage": "train@a-0", "seconds": 500}] + [{"stage": k, "seconds": v} for k, v in times.items()]
@@ -60,9 +64,24 @@ def test_repro_split_counts_train_steps_against_every_stage(params, tmp_path):
     split = last_repro_split(cfg)
     assert split["stages_total_s"] == 200 and split["train_steps_s"] == 130
     assert split["outside_train_steps_share"] == pytest.approx(0.35)
-    assert split["outside_train_steps_s"] == {"prepare": 1, "judge": 20, "evaluate": 15, "report": 4,
+    assert split["outside_train_steps_s"] == {"check": 0.5, "prepare": 1, "judge": 20, "references": 4,
+                                              "evaluate": 0.5, "report": 4, "score@a-0": 5, "score@b-0": 5,
                                               "train@a-0": 20, "train@b-0": 10}
     assert split["missing_stages"] == []
+
+
+def test_every_family_has_a_reference_loop_or_is_timed_without_one(monkeypatch):
+    assert set(REFERENCE_LOOPS) == set(FAMILIES)
+    monkeypatch.delitem(REFERENCE_LOOPS, "dcgan")
+    gan = build_gan(config_from_dict({"variants": {"v": {"family": "dcgan"}}}).variant("v"), DataSpec(16, 1, 3), 8, 0)
+    assert reference_step(gan, gan.options, 4) is None
+
+
+def test_a_noop_repro_is_one_where_only_the_check_stage_runs():
+    from tools.bench.pipeline import only_check_runs
+
+    assert only_check_runs("Running stage 'check':\n> python pipeline/check.py\nStage 'prepare' didn't change")
+    assert not only_check_runs("Running stage 'check':\nRunning stage 'train@dcgan-0':")
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

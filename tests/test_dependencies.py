@@ -25,19 +25,27 @@ NOT_A_DEPENDENCY = {
 }
 
 
-def module_file(name: str) -> Path | None:
-    """The file of a module of the ganlab package (a package's __init__.py), or None."""
+def module_file(name: str, src: Path = PACKAGE) -> Path | None:
+    """The file of a module of the ganlab package under src (a package's __init__.py), or None."""
     if name != "ganlab" and not name.startswith("ganlab."):
         return None
-    base = PACKAGE.joinpath(*name.split("."))
+    base = src.joinpath(*name.split("."))
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
         if candidate.is_file():
             return candidate
     return None
 
 
-def imported_modules(path: Path) -> set[str]:
-    """Modules a file imports, anywhere in it; `from ganlab import x` counts x as a module."""
+def package_modules(path: Path, src: Path) -> set[str]:
+    """Every module in the package (folder) of a file, as dotted names."""
+    package = ".".join(path.parent.relative_to(src).parts)
+    return {f"{package}.{p.stem}" for p in path.parent.glob("*.py") if p.name != "__init__.py"}
+
+
+def imported_modules(path: Path, src: Path = PACKAGE) -> set[str]:
+    """Modules a file imports, anywhere in it; `from ganlab import x` counts x as a module. A file
+    that imports by name (importlib.import_module: the GAN families' registry) may load any module
+    of its package."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
@@ -45,22 +53,25 @@ def imported_modules(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
             names |= {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "import_module":
+            names |= package_modules(path, src)
     # Importing ganlab.x.y runs ganlab/__init__.py and ganlab/x/__init__.py first.
     return names | {".".join(n.split(".")[:i]) for n in names for i in range(1, n.count(".") + 1)}
 
 
-def import_closure(script: Path) -> set[str]:
-    """Files (relative to the repository) of every ganlab module the script loads."""
+def import_closure(script: Path, project: Path = REPO) -> set[str]:
+    """Files (relative to the project) of every ganlab module the script loads."""
+    src = project / "src"
     seen: set[Path] = set()
     todo = [script]
     while todo:
         path = todo.pop()
-        for name in imported_modules(path):
-            found = module_file(name)
+        for name in imported_modules(path, src):
+            found = module_file(name, src)
             if found is not None and found not in seen:
                 seen.add(found)
                 todo.append(found)
-    return {str(p.relative_to(REPO)) for p in seen}
+    return {str(p.relative_to(project)) for p in seen}
 
 
 def stage_commands_and_deps(project: Path) -> dict[str, tuple[str, list[str]]]:
@@ -80,7 +91,7 @@ def missing_dependencies(project: Path) -> dict[str, list[str]]:
     for stage, (cmd, deps) in stage_commands_and_deps(project).items():
         script = next(word for word in cmd.split() if word.endswith(".py"))
         covered = {d.rstrip("/") for d in deps}
-        needed = {script} | import_closure(REPO / script)
+        needed = {script} | import_closure(project / script, project)
         absent = sorted(
             f for f in needed - set(NOT_A_DEPENDENCY)
             if not any(f == d or f.startswith(d + "/") for d in covered)
@@ -100,6 +111,8 @@ def test_a_dependency_removed_from_dvc_yaml_is_caught(tmp_path):
     project.mkdir()
     for name in ("dvc.yaml", "params.yaml"):
         shutil.copy2(REPO / name, project / name)
+    for folder in ("src", "pipeline"):
+        shutil.copytree(REPO / folder, project / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copytree(REPO / ".dvc", project / ".dvc", ignore=shutil.ignore_patterns("cache", "tmp"))
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     text = (project / "dvc.yaml").read_text()

@@ -10,7 +10,8 @@ import pytest
 
 from ganlab import devices
 from ganlab.config import ConfigError, config_from_dict
-from ganlab.gans import DataSpec, build_gan
+from ganlab.gans.build import build_gan
+from ganlab.gans.options import DataSpec
 from ganlab.training import make_dataset, seed_everything
 
 class FakeGpu:

@@ -97,7 +97,7 @@ def test_two_workers_on_loopback_match_one_worker(tmp_path):
     ]
     single = last_json(run_helper("single", "wgan", "3", "8", str(tmp_path / "single.npz")))
     outputs = [w.communicate(timeout=300) for w in workers]
-    for worker, (stdout, stderr) in zip(workers, outputs):
+    for worker, (_, stderr) in zip(workers, outputs):
         assert worker.returncode == 0, stderr[-3000:]
     chief, other = (json.loads(stdout.strip().splitlines()[-1]) for stdout, _ in outputs)
     assert (chief["replicas"], chief["chief"], other["chief"], single["replicas"]) == (2, True, False, 1)

@@ -1,4 +1,5 @@
-"""The study's networks, layer for layer (../shared/seed-spec.md), and their losses."""
+"""The study's networks, layer for layer (the course report: University of Tehran, Neural Networks
+and Deep Learning, assignment 6), and their losses."""
 
 from __future__ import annotations
 

@@ -191,7 +191,6 @@ def page_media(page: Path) -> list[Path]:
 
 def test_report_page_shows_every_figure_kind_and_the_metrics_file(repro):
     import imageio.v3 as iio
-    import numpy as np
 
     project, _, _ = repro
     page = project / "reports" / "index.html"

@@ -68,7 +68,8 @@ def test_every_problem_in_one_refusal(params):
 
 
 def test_the_trainers_agree_with_the_plan_on_images_per_step(params, npz_file):
-    from ganlab.gans import DataSpec, build_gan
+    from ganlab.gans.build import build_gan
+    from ganlab.gans.options import DataSpec
 
     cfg = config_from_dict(params)
     for name, variant in cfg.variants.items():

@@ -12,7 +12,7 @@ from ganlab.config import config_from_dict
 from ganlab.results import aggregate
 from ganlab.report import stabiliser_verdict
 from ganlab.report.figures import accuracy_gap_spread, progress_animation
-from ganlab.report.page import results_table
+from ganlab.report.page import html_results_table
 from ganlab.stats import curve_band, mean_interval
 
 
@@ -70,7 +70,7 @@ def test_accuracy_gap_spread_is_the_std_of_the_gap_over_epochs():
 def test_results_table_shows_means_with_intervals_sorted_by_fid():
     row = {"fid": 30.0, "fid_ci95": 4.5, "kid": 0.1, "precision": 0.5, "recall": 0.4, "density": 0.9,
            "coverage": 0.8, "classifier_score": 3.0}
-    table = results_table({"variants": {"b": row, "a": {**row, "fid": 10.0, "fid_ci95": None}},
+    table = html_results_table({"variants": {"b": row, "a": {**row, "fid": 10.0, "fid_ci95": None}},
                            "references": {"noise": {**row, "fid": 400.0}}})
     assert table.index('data-variant="a"') < table.index('data-variant="b"') < table.index("noise (reference)")
     assert "30.000 &plusmn; 4.500" in table and ">10.000</td>" in table

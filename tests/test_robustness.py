@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, tiny_params, write_yaml
-from ganlab.config import ConfigError
-from ganlab.preflight import check_tracking_store, check_writable
+from ganlab.preflight import check_tracking_store
 
 
 def stage(script: str, project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -12,7 +12,8 @@ import pytest
 from conftest import tiny_params, write_yaml
 from ganlab.config import config_from_dict, load_config
 from ganlab.data import prepare, save_prepared
-from ganlab.gans import DataSpec, build_gan
+from ganlab.gans.build import build_gan
+from ganlab.gans.options import DataSpec
 from ganlab.training import fixed_noise, make_dataset
 
 
@@ -82,7 +83,7 @@ def test_batch_larger_than_the_data_is_refused_before_training(tiny_config):
     raw = tiny_config.model_dump()
     raw["train"]["batch_size"] = 10_000
     cfg = config_from_dict(raw, root=tiny_config.root)
-    with pytest.raises(ConfigError, match=r"variant dcgan takes 10000 images a step \(batch_size 10000\) but the training set has"):
+    with pytest.raises(ConfigError, match=r"variant dcgan takes 10000 images a step \(train.batch_size 10000\) but the training split has"):
         train(cfg, "dcgan", 0)
     assert not (cfg.root / "mlflow.db").exists()
 

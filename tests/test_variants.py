@@ -8,7 +8,8 @@ import pytest
 
 from conftest import blob_images
 from ganlab.config import FAMILY_NAMES, config_from_dict
-from ganlab.gans import FAMILIES, DataSpec, build_gan
+from ganlab.gans.build import build_gan
+from ganlab.gans.options import FAMILIES, DataSpec
 
 SPEC = DataSpec(image_size=16, channels=1, num_classes=3)
 NOISE_DIM = 8
@@ -86,8 +87,7 @@ def test_instance_noise_on_real_only_is_the_studys_form():
 
 
 def test_instance_noise_decays_linearly_to_zero():
-    gan = build_gan(options("noised", max_std=0.1, decay=True), SPEC, NOISE_DIM, seed=0)
-    gan.total_steps = 100
+    gan = build_gan(options("noised", max_std=0.1, decay=True), SPEC, NOISE_DIM, seed=0, total_steps=100)
     gan.g_optimizer.build(gan.generator.trainable_variables)
     assert float(gan.noise_scale()) == pytest.approx(0.1)
     gan.g_optimizer.iterations.assign(50)

@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 from ruamel.yaml import YAML
 
+from ganlab.gans.options import FAMILIES
+from ganlab.strict import PositiveInt, Strict
+
 PARAMS_FILE = "params.yaml"
+# File names inside the folders of params.yaml's `paths:`, used through Config's methods below.
+GENERATOR = "generator.keras"
+BEST_GENERATOR = "generator_best.keras"
+MODEL_CARD = "model_card.json"
+JUDGE_MODEL = "judge.keras"
+JUDGE_FACTS = "judge.json"
+GRID_GLOB = "epoch_*.png"  # the per-epoch sample grids, epoch_001.png, ... (grid_name)
 # Names the evaluation uses for its reference rows; a variant may not take them.
 RESERVED_NAMES = ("real_test", "noise", "judge")
 
@@ -24,16 +34,7 @@ class ConfigError(ValueError):
     """A params.yaml that cannot be used; the message says which key and how to fix it."""
 
 
-class _Strict(BaseModel):
-    # strict: "10" is not an int and 1.5 is not an int; frozen: settings are read, never patched.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-PositiveInt = Annotated[int, Field(gt=0)]
-PositiveFloat = Annotated[float, Field(gt=0)]
-
-
-class PathsConfig(_Strict):
+class PathsConfig(Strict):
     """Where each stage writes, relative to the project root."""
 
     prepared: str = "data/prepared"
@@ -49,9 +50,10 @@ class PathsConfig(_Strict):
     evaluation_by_seed: str = "reports/metrics_by_seed.json"
     report: str = "reports/index.html"
     curves: str = "reports/curves.csv"
+    bench: str = "reports/bench.json"  # `make bench`'s figures (not a pipeline output)
 
 
-class DataConfig(_Strict):
+class DataConfig(Strict):
     source: Literal["fashion_mnist", "mnist", "folder", "npz"] = "fashion_mnist"
     # Where the source lives: a folder of IDX files (or mnist.npz) for fashion_mnist/mnist,
     # a folder of class folders for folder, an .npz file for npz. null = the default places.
@@ -84,7 +86,7 @@ class DataConfig(_Strict):
         return self
 
 
-class TrainConfig(_Strict):
+class TrainConfig(Strict):
     """Defaults shared by every variant; a variant block may override epochs and batch_size."""
 
     epochs: PositiveInt = 10
@@ -106,99 +108,19 @@ class TrainConfig(_Strict):
     distribute: Literal["auto", "none", "mirrored", "multi_worker"] = "auto"
 
 
-class _VariantBase(_Strict):
-    epochs: PositiveInt | None = None
-    batch_size: PositiveInt | None = None
-
-    @property
-    def batches_per_step(self) -> int:
-        """Batches one training step takes (a WGAN critic's n_critic); the trainer's must agree."""
-        return getattr(self, "n_critic", 1)
-
-    @property
-    def conditional(self) -> bool:
-        """Whether the generator is asked for a class (and needs at least two)."""
-        return False
+# One settings class per GAN family, registered in gans/options.py (pydantic only: no TensorFlow).
+FAMILY_NAMES = tuple(FAMILIES)
+VariantConfig = Annotated[Union[tuple(FAMILIES.values())], Field(discriminator="family")]
 
 
-class DCGANVariant(_VariantBase):
-    """The study's DCGAN: BCE on logits, Adam for both networks, one D and one G step a batch."""
-
-    family: Literal["dcgan"]
-    learning_rate: PositiveFloat = 1e-4
-    beta_1: Annotated[float, Field(ge=0, lt=1)] = 0.9
-    beta_2: Annotated[float, Field(ge=0, lt=1)] = 0.999
-
-
-class SmoothedVariant(DCGANVariant):
-    """DCGAN with label smoothing (Salimans et al. 2016): real target alpha, fake target 0.
-
-    two_sided reproduces the study's code: fake target 1 - alpha, generator target alpha."""
-
-    family: Literal["smoothed"]  # type: ignore[assignment]
-    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.9
-    two_sided: bool = False
-
-
-class NoisedVariant(DCGANVariant):
-    """DCGAN with instance noise (Arjovsky and Bottou 2017): Gaussian noise on D's inputs,
-    its stddev drawn per batch from U(0, max_std)."""
-
-    family: Literal["noised"]  # type: ignore[assignment]
-    max_std: Annotated[float, Field(ge=0)] = 0.1
-    apply_to: Literal["both", "real"] = "both"  # "real" is the study's form
-    decay: bool = False  # scale max_std linearly from 1x to 0x over the training
-
-
-class ACGANVariant(_VariantBase):
-    """AC-GAN (Odena et al. 2017) with the study's networks. The study gives no optimiser;
-    the default is the AC-GAN paper's Adam(2e-4, beta_1 0.5)."""
-
-    family: Literal["acgan"]
-    learning_rate: PositiveFloat = 2e-4
-
-    @property
-    def conditional(self) -> bool:
-        return True
-
-    beta_1: Annotated[float, Field(ge=0, lt=1)] = 0.5
-    beta_2: Annotated[float, Field(ge=0, lt=1)] = 0.999
-
-
-class WGANVariant(_VariantBase):
-    """WGAN with weight clipping (Arjovsky et al. 2017, Algorithm 1 and its defaults)."""
-
-    family: Literal["wgan"]
-    learning_rate: PositiveFloat = 5e-5
-    clip: PositiveFloat = 0.01
-    n_critic: PositiveInt = 5
-
-
-class WGANGPVariant(_VariantBase):
-    """WGAN with gradient penalty (Gulrajani et al. 2017, Algorithm 1 and its defaults)."""
-
-    family: Literal["wgan_gp"]
-    learning_rate: PositiveFloat = 1e-4
-    beta_1: Annotated[float, Field(ge=0, lt=1)] = 0.5
-    beta_2: Annotated[float, Field(ge=0, lt=1)] = 0.9
-    gp_weight: Annotated[float, Field(ge=0)] = 10.0
-    n_critic: PositiveInt = 5
-
-
-# One entry per GAN family; a new family adds its settings class here and its module in gans/.
-VARIANT_TYPES = (DCGANVariant, SmoothedVariant, NoisedVariant, ACGANVariant, WGANVariant, WGANGPVariant)
-FAMILY_NAMES = tuple(get_args(t.model_fields["family"].annotation)[0] for t in VARIANT_TYPES)
-VariantConfig = Annotated[Union[VARIANT_TYPES], Field(discriminator="family")]
-
-
-class JudgeConfig(_Strict):
+class JudgeConfig(Strict):
     """The classifier whose features the sample-quality metrics use (ganlab.judge)."""
 
     epochs: PositiveInt = 3
     batch_size: PositiveInt = 128
 
 
-class EvaluateConfig(_Strict):
+class EvaluateConfig(Strict):
     """Scoring of every trained variant: fixed sample count (FID is biased by N), fixed seed."""
 
     # auto: min(2000, the training split) (ganlab.plan); every score records the count it used.
@@ -209,13 +131,13 @@ class EvaluateConfig(_Strict):
     dc_k: PositiveInt = 5  # density/coverage neighbours (Naeem et al. 2020)
 
 
-class MlflowConfig(_Strict):
+class MlflowConfig(Strict):
     experiment: Annotated[str, Field(min_length=1)] = "ganlab"
     # null = sqlite:///<project root>/mlflow.db; MLFLOW_TRACKING_URI in the environment wins.
     tracking_uri: str | None = None
 
 
-class Config(_Strict):
+class Config(Strict):
     # `seed`: the data split, the judge and the evaluation's sampling; `seeds`: one training run
     # of every variant per entry (the report shows mean and 95 % interval over them).
     seed: Annotated[int, Field(ge=0)] = 0
@@ -296,8 +218,7 @@ class Config(_Strict):
         return self.path(self.paths.prepared) / "dataset.json"
 
     def run_name(self, variant: str, seed: int) -> str:
-        """How one training run (a variant at one seed) is named: MLflow run name, folder names."""
-        return f"{variant}-seed{seed}"
+        return run_name(variant, seed)
 
     def model_dir(self, variant: str, seed: int) -> Path:
         return self.path(self.paths.models) / variant / f"seed{seed}"
@@ -317,6 +238,18 @@ class Config(_Strict):
         """The fixed-noise grid of every epoch, epoch_001.png, ..."""
         return self.training_dir(variant, seed) / "samples"
 
+    def generator_file(self, variant: str, seed: int) -> Path:
+        """The generator after the last epoch."""
+        return self.model_dir(variant, seed) / GENERATOR
+
+    def best_generator_file(self, variant: str, seed: int) -> Path:
+        """The generator of the epoch with the lowest training FID."""
+        return self.model_dir(variant, seed) / BEST_GENERATOR
+
+    def model_card_file(self, variant: str, seed: int) -> Path:
+        """What a generator takes and makes (noise size, classes) and its run."""
+        return self.model_dir(variant, seed) / MODEL_CARD
+
     def checkpoint_dir(self, variant: str, seed: int) -> Path:
         """The last epoch's full training state, kept between runs so a killed run resumes."""
         return self.path(self.paths.checkpoints) / variant / f"seed{seed}"
@@ -324,6 +257,15 @@ class Config(_Strict):
     @property
     def judge_dir(self) -> Path:
         return self.path(self.paths.judge)
+
+    @property
+    def judge_model_file(self) -> Path:
+        return self.judge_dir / JUDGE_MODEL
+
+    @property
+    def judge_facts_file(self) -> Path:
+        """The judge's test accuracy, feature layer, class names and file hash."""
+        return self.judge_dir / JUDGE_FACTS
 
     @property
     def source_facts(self) -> Path:
@@ -362,12 +304,26 @@ class Config(_Strict):
         return self.path(self.paths.report)
 
     @property
+    def bench_file(self) -> Path:
+        return self.path(self.paths.bench)
+
+    @property
     def curves_file(self) -> Path:
         """Every run's per-epoch curves in one long table: what `dvc plots` draws across variants."""
         return self.path(self.paths.curves)
 
 
-class RunSettings(_Strict):
+def run_name(variant: str, seed: int) -> str:
+    """How one training run (a variant at one seed) is named: MLflow run name, progress lines."""
+    return f"{variant}-seed{seed}"
+
+
+def grid_name(epoch: int) -> str:
+    """The file name of an epoch's sample grid (epochs count from 1)."""
+    return f"epoch_{epoch:03d}.png"
+
+
+class RunSettings(Strict):
     """Everything one training run needs to know, flat."""
 
     variant: str

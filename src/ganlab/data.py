@@ -17,8 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ganlab.config import DataConfig
-from ganlab.sources import (DataError, SourceLabels, folder_images, idx_images, read_npz_arrays,
-                            sha256_files, source_labels)
+from ganlab.sources import DataError, SourceLabels, read_npz_arrays, sha256_files, source_images, source_labels
 
 SHOWN_SKIPS = 20  # skipped files named on the console; dataset.json lists them all
 
@@ -152,23 +151,14 @@ def check_classes(selection: Selection, labels: SourceLabels) -> None:
 
 def prepare(cfg: DataConfig, seed: int) -> Dataset:
     """Read the configured source and return the prepared train/test split."""
-    labels = source_labels(cfg)
-    skipped = list(labels.skipped)
-    if labels.kind in ("fashion_mnist", "mnist"):
-        x_train, x_test = idx_images(labels.kind, cfg.path)
-    elif labels.kind == "folder":
-        x_all, kept, unreadable = folder_images(labels, cfg.image_size)
-        skipped += unreadable
-        labels.train, labels.files = labels.train[kept], [labels.files[i] for i in kept]
-        x_train = x_test = x_all
-    else:
-        x_train = x_test = labels.images
+    images = source_images(source_labels(cfg), cfg)
+    labels, skipped = images.labels, images.skipped
     report_skipped(skipped)
     selection = select(cfg, labels, seed)
     check_classes(selection, labels)
     return Dataset(
-        x_train=fit_size(x_train[selection.train], cfg.image_size), y_train=selection.y_train,
-        x_test=fit_size(x_test[selection.test], cfg.image_size), y_test=selection.y_test,
+        x_train=fit_size(images.train[selection.train], cfg.image_size), y_train=selection.y_train,
+        x_test=fit_size(images.test[selection.test], cfg.image_size), y_test=selection.y_test,
         class_names=selection.class_names, source=labels.location, source_sha256=labels.sha256,
         skipped=skipped,
     )

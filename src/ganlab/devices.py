@@ -27,8 +27,6 @@ import tensorflow as tf
 
 from ganlab.config import ConfigError
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-
 
 @dataclass(frozen=True)
 class Execution:

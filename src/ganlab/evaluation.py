@@ -19,6 +19,7 @@ from ganlab.metrics import (class_shares, classifier_score, density_coverage, fr
                             kernel_distance, label_accuracy, precision_recall)
 from ganlab.plan import evaluate_samples
 from ganlab.results import HEADLINE
+from ganlab.streams import stream
 
 
 def score(cfg: Config, real_feats: np.ndarray, feats: np.ndarray, probs: np.ndarray,
@@ -38,7 +39,7 @@ def score(cfg: Config, real_feats: np.ndarray, feats: np.ndarray, probs: np.ndar
 
 def generate(generator: keras.Model, card: dict, count: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
     """count samples from fixed noise; a conditional generator gets the classes in turn."""
-    noise = np.random.default_rng([seed, 4]).standard_normal((count, card["noise_dim"])).astype(np.float32)
+    noise = stream("evaluation_noise", seed).standard_normal((count, card["noise_dim"])).astype(np.float32)
     labels = np.arange(count) % card["num_classes"] if card["conditional"] else None
     images = []
     for start in range(0, count, 500):
@@ -64,15 +65,15 @@ def real_reference(cfg: Config, data: Dataset, judge: Judge) -> RealReference:
     if len(data.y_train) < n:
         raise DataError(f"evaluate.samples is {n} but the training split has {len(data.y_train)} images: "
                         "set evaluate.samples: auto, lower it, or keep more data (data.per_class)")
-    rng = np.random.default_rng([cfg.seed, 3])
+    rng = stream("evaluation_pick", cfg.seed)
     pick = rng.choice(len(data.y_train), n, replace=False)
     feats, _ = judge(to_unit_range(data.x_train[pick]))
     return RealReference(n, feats, data.y_train[pick], rng)
 
 
 def _load_judge(cfg: Config) -> tuple[Judge, dict]:
-    facts = json.loads((cfg.judge_dir / "judge.json").read_text())
-    return Judge.load(cfg.judge_dir / "judge.keras"), facts
+    facts = json.loads(cfg.judge_facts_file.read_text())
+    return Judge.load(cfg.judge_model_file), facts
 
 
 def _headline(name: str, result: dict) -> str:
@@ -85,9 +86,9 @@ def evaluate_run(cfg: Config, variant: str, seed: int) -> dict:
     data = load_prepared(cfg.prepared_dataset)
     judge, judge_facts = _load_judge(cfg)
     real = real_reference(cfg, data, judge)
-    model_dir = cfg.model_dir(variant, seed)
-    card = json.loads((model_dir / "model_card.json").read_text())
-    images, labels = generate(keras.models.load_model(model_dir / "generator.keras"), card, real.samples, cfg.seed)
+    card = json.loads(cfg.model_card_file(variant, seed).read_text())
+    generator = keras.models.load_model(cfg.generator_file(variant, seed))
+    images, labels = generate(generator, card, real.samples, cfg.seed)
     feats, probs = judge(images)
     result = score(cfg, real.feats, feats, probs, data.class_names)
     if labels is not None:

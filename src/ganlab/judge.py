@@ -73,9 +73,9 @@ class Judge:
         return np.concatenate(feats), probs / probs.sum(axis=1, keepdims=True)
 
 
-def save_judge(model: keras.Model, accuracy: float, class_names: list[str], folder: Path) -> dict:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "judge.keras"
+def save_judge(model: keras.Model, accuracy: float, class_names: list[str], path: Path, facts_path: Path) -> dict:
+    """The model (byte-identical for identical weights: no needless reruns downstream) and its facts."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     save_model(model, path)  # byte-identical for identical weights: no needless reruns downstream
     facts = {
         "test_accuracy": accuracy,
@@ -84,5 +84,5 @@ def save_judge(model: keras.Model, accuracy: float, class_names: list[str], fold
         "class_names": class_names,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
     }
-    (folder / "judge.json").write_text(json.dumps(facts, indent=2) + "\n")
+    facts_path.write_text(json.dumps(facts, indent=2) + "\n")
     return facts

@@ -1,4 +1,5 @@
-"""The study's networks (../shared/seed-spec.md), built for any image size divisible by 4.
+"""The study's networks (the course report this project reproduces: University of Tehran, Neural
+Networks and Deep Learning, assignment 6), built for any image size divisible by 4.
 
 Layer for layer as the study wrote them, Keras defaults included: `LeakyReLU()` without an
 argument meant the Keras 2 default slope 0.3, so the slope is spelled out here.

@@ -65,18 +65,26 @@ def problems(cfg: Config, sizes: SplitSizes) -> list[str]:
                          f"(test split {test}, evaluate.samples {samples}): lower evaluate.{key} below {smallest}, "
                          f"{more_data}")
     for name, variant in cfg.variants.items():
-        settings = cfg.run_settings(name, cfg.seeds[0])
-        per_step = settings.batch_size * variant.batches_per_step
-        if per_step > train:
-            key = f"variants.{name}.batch_size" if variant.batch_size else "train.batch_size"
-            critic = f" x {variant.batches_per_step} critic batches (n_critic)" if variant.batches_per_step > 1 else ""
-            found.append(f"variant {name} takes {per_step} images a step ({key} {settings.batch_size}{critic}) "
-                         f"but the training split has {train}: lower {key}, {more_data}")
+        if (step := step_problem(cfg, name, train)) is not None:
+            found.append(step)
         if variant.conditional and len(sizes.class_names) < 2:
             found.append(f"variant {name} ({variant.family}) learns to make a requested class and needs at least "
                          f"2 classes; the data has {len(sizes.class_names)}: select more (data.classes) or drop "
                          f"variants.{name}")
     return found
+
+
+def step_problem(cfg: Config, name: str, train_images: int) -> str | None:
+    """A variant's training step takes more images than the training split has, with the fix."""
+    variant = cfg.variant(name)
+    batch = cfg.run_settings(name, cfg.seeds[0]).batch_size
+    per_step = batch * variant.batches_per_step
+    if per_step <= train_images:
+        return None
+    key = f"variants.{name}.batch_size" if variant.batch_size else "train.batch_size"
+    critic = f" x {variant.batches_per_step} critic batches (n_critic)" if variant.batches_per_step > 1 else ""
+    return (f"variant {name} takes {per_step} images a step ({key} {batch}{critic}) but the training split has "
+            f"{train_images}: lower {key}, or keep more data (data.per_class, data.classes)")
 
 
 def check_plan(cfg: Config, sizes: SplitSizes) -> None:

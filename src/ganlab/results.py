@@ -5,6 +5,7 @@ seeds, and the results table. No TensorFlow here: gathering takes seconds."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from ganlab.atomic import write_json
@@ -12,8 +13,36 @@ from ganlab.config import Config
 from ganlab.data import DataError
 from ganlab.stats import mean_interval
 
-# The numbers `dvc metrics show` lists per variant, in this order (class_accuracy: AC-GAN only).
-HEADLINE = ("fid", "kid", "precision", "recall", "density", "coverage", "classifier_score", "class_accuracy")
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str  # as in the metrics files and MLflow (eval_<key>)
+    label: str  # for people: tables and figures
+    lower_is_better: bool
+
+
+# The headline scores of every run, in the order every table and figure lists them: the one
+# place their names and labels are written (class_accuracy: conditional variants only).
+METRICS = (
+    Metric("fid", "FID", True),
+    Metric("kid", "KID", True),
+    Metric("precision", "precision", False),
+    Metric("recall", "recall", False),
+    Metric("density", "density", False),
+    Metric("coverage", "coverage", False),
+    Metric("classifier_score", "classifier score", False),
+    Metric("class_accuracy", "class accuracy", False),
+)
+HEADLINE = tuple(m.key for m in METRICS)
+
+
+def format_cell(values: dict, key: str, plus_minus: str = "±", missing: str = "-") -> str:
+    """A metric's mean, with its 95 % interval's half-width when there is one."""
+    if key not in values:
+        return missing
+    half = values.get(f"{key}_ci95")
+    return f"{values[key]:.3f}" + (f" {plus_minus} {half:.3f}" if half is not None else "")
 
 
 def gather(cfg: Config) -> dict:
@@ -72,12 +101,12 @@ def write_evaluation(results: dict, path: Path, by_seed_path: Path) -> None:
 
 def results_table(results: dict) -> str:
     """The results as a Markdown table, variants by FID, with the references (for the README)."""
-    columns = ("fid", "kid", "precision", "recall", "density", "coverage", "classifier_score", "class_accuracy")
+    columns = HEADLINE
     rows = sorted(results["variants"].items(), key=lambda item: item[1]["fid"])
     rows += [(f"*{name}* (reference)", ref) for name, ref in results["references"].items()]
     lines = ["| variant | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for name, values in rows:
-        cells = [_cell(values, c) for c in columns]
+        cells = [format_cell(values, c) for c in columns]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("")
     seeds = results.get("seeds", [0])
@@ -86,13 +115,6 @@ def results_table(results: dict) -> str:
                  f"{results['judge']['test_accuracy']:.3f}. Lower FID/KID is better; real_test is the floor, "
                  "noise the ceiling.")
     return "\n".join(lines)
-
-
-def _cell(values: dict, key: str) -> str:
-    if key not in values:
-        return "-"
-    half = values.get(f"{key}_ci95")
-    return f"{values[key]:.3f}" + (f" ± {half:.3f}" if half is not None else "")
 
 
 RESULTS_START, RESULTS_END = "<!-- results:start -->", "<!-- results:end -->"

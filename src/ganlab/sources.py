@@ -383,3 +383,27 @@ def source_labels(cfg: DataConfig) -> SourceLabels:
     if cfg.source == "folder":
         return folder_labels(Path(cfg.path))
     return npz_labels(Path(cfg.path))
+
+
+@dataclass
+class SourceImages:
+    """A source's images, pool by pool as its labels are (the labels pruned of files that did
+    not decode), and the files left out: what every source reads into."""
+
+    labels: SourceLabels
+    train: np.ndarray  # uint8 (N, H, W, 1), one image per labels.train entry
+    test: np.ndarray  # one per labels.test entry; the train pool again when the source has no split
+    skipped: list[str]
+
+
+def source_images(labels: SourceLabels, cfg: DataConfig) -> SourceImages:
+    """Decode the images of the source whose labels were read (the one contract of every source)."""
+    skipped = list(labels.skipped)
+    if labels.kind in ("fashion_mnist", "mnist"):
+        train, test = idx_images(labels.kind, cfg.path)
+        return SourceImages(labels, train, test, skipped)
+    if labels.kind == "folder":
+        images, kept, unreadable = folder_images(labels, cfg.image_size)
+        labels.train, labels.files = labels.train[kept], [labels.files[i] for i in kept]
+        return SourceImages(labels, images, images, skipped + unreadable)
+    return SourceImages(labels, labels.images, labels.images, skipped)

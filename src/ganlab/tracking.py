@@ -21,7 +21,7 @@ from typing import Any
 import imageio.v3 as iio
 import numpy as np
 
-from ganlab.config import Config
+from ganlab.config import MODEL_CARD, Config, grid_name
 
 
 def project_root(cfg: Config) -> Path:
@@ -150,7 +150,7 @@ class RunLogger:
         last = max((m.step for m in logged), default=0)
         for row in history:
             if row["epoch"] > last:
-                grid = iio.imread(samples_dir / f"epoch_{row['epoch']:03d}.png")
+                grid = iio.imread(samples_dir / grid_name(row["epoch"]))
                 self.log_epoch(row["epoch"], {k: v for k, v in row.items() if k != "epoch"}, grid)
 
     def log_generator(self, generator, model_card: dict, example_input, example_output: np.ndarray) -> None:
@@ -161,7 +161,7 @@ class RunLogger:
         # the model itself to infer one.
         mlflow.keras.log_model(generator, name="generator", pip_requirements=_keras_requirements(),
                                signature=infer_signature(example_input, example_output))
-        mlflow.log_dict(model_card, "model_card.json")
+        mlflow.log_dict(model_card, MODEL_CARD)
 
     def log_files(self, paths: list[Path], artifact_dir: str | None = None) -> None:
         import mlflow

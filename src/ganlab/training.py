@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -20,17 +21,18 @@ from tqdm import tqdm
 
 from ganlab import devices
 from ganlab.checkpoints import Checkpoint, fingerprint, read_checkpoint, restore_checkpoint, save_checkpoint
-from ganlab.config import Config, ConfigError, RunSettings
+from ganlab.config import BEST_GENERATOR, Config, ConfigError, RunSettings, grid_name, run_name
 from ganlab.data import Dataset, load_prepared, to_unit_range
-from ganlab.gans import GAN, DataSpec, build_gan
+from ganlab.gans.base import GAN
+from ganlab.gans.build import build_gan
+from ganlab.gans.options import DataSpec
 from ganlab.grids import image_grid
 from ganlab.judge import Judge
 from ganlab.metrics import frechet_distance
 from ganlab.model_files import save_model
+from ganlab.plan import step_problem
+from ganlab.streams import stream
 from ganlab.tracking import NullLogger, RunLogger, training_run
-
-
-BEST_GENERATOR = "generator_best.keras"
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:
@@ -42,7 +44,7 @@ def seed_everything(seed: int, deterministic: bool) -> None:
 def epoch_order(num_images: int, seed: int, epoch: int) -> np.ndarray:
     """The order an epoch visits the training images: a function of (seed, epoch) only, so a
     resumed run sees exactly the batches an uninterrupted one would."""
-    return np.random.default_rng([seed, 2, epoch]).permutation(num_images)
+    return stream("epoch_order", seed, epoch).permutation(num_images)
 
 
 def make_dataset(data: Dataset, images_per_step: int, seed: int, conditional: bool,
@@ -79,7 +81,7 @@ def make_dataset(data: Dataset, images_per_step: int, seed: int, conditional: bo
 
 def fixed_noise(seed: int, count: int, noise_dim: int) -> np.ndarray:
     """The same z every epoch (and every rerun), so grids show progress, not new draws."""
-    return np.random.default_rng([seed, 1]).standard_normal((count, noise_dim)).astype(np.float32)
+    return stream("grid_noise", seed).standard_normal((count, noise_dim)).astype(np.float32)
 
 
 def sample_grid(gan: GAN, noise: np.ndarray, grid_size: int) -> np.ndarray:
@@ -99,10 +101,10 @@ class TrainingFid:
 
     def __init__(self, judge: Judge, data: Dataset, settings: RunSettings):
         count = min(settings.fid_samples, len(data.y_train))
-        pick = np.random.default_rng([settings.seed, 5]).choice(len(data.y_train), count, replace=False)
+        pick = stream("training_fid_pick", settings.seed).choice(len(data.y_train), count, replace=False)
         self.judge = judge
         self.real_feats, _ = judge(to_unit_range(data.x_train[pick]))
-        self.noise = np.random.default_rng([settings.seed, 6]).standard_normal((count, settings.noise_dim))
+        self.noise = stream("training_fid_noise", settings.seed).standard_normal((count, settings.noise_dim))
         self.noise = self.noise.astype(np.float32)
         self.labels = np.arange(count) % data.num_classes
 
@@ -122,7 +124,7 @@ def calibration_batch(settings: RunSettings, num_classes: int, conditional: bool
     256 draws are four training batches: statistics as steady as those the generator trains
     with, at a quarter of the cost of 1024 (a generator pass is compute-bound, ~2 ms an image
     here, and this runs every epoch)."""
-    noise = np.random.default_rng([settings.seed, 7]).standard_normal((count, settings.noise_dim))
+    noise = stream("calibration_noise", settings.seed).standard_normal((count, settings.noise_dim))
     return noise.astype(np.float32), (np.arange(count) % num_classes if conditional else None)
 
 
@@ -152,7 +154,7 @@ class EpochReporter(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
         # A live step bar on a terminal; in logs (CI, dvc queue) the per-epoch line is the progress.
-        name = f"{self.settings.variant}-seed{self.settings.seed}"
+        name = run_name(self.settings.variant, self.settings.seed)
         self.bar = tqdm(total=self.steps, desc=f"{name} epoch {epoch + 1}/{self.settings.epochs}",
                         unit="step", leave=False, file=sys.stderr, disable=not sys.stderr.isatty(),
                         dynamic_ncols=True)
@@ -178,7 +180,7 @@ class EpochReporter(keras.callbacks.Callback):
         self.rows.append(row)
 
         grid = sample_grid(self.model, self.noise, self.settings.grid_size)
-        iio.imwrite(self.paths["samples"] / f"epoch_{step:03d}.png", grid)
+        iio.imwrite(self.paths["samples"] / grid_name(step), grid)
         write_history(self.paths["history"], self.rows)
         save_checkpoint(self.paths["checkpoint"], self.model, Checkpoint(
             epoch=step, run_id=self.logger.run_id, fingerprint=self.fingerprint, history=self.rows,
@@ -188,7 +190,7 @@ class EpochReporter(keras.callbacks.Callback):
         mean_seconds = float(np.mean([r["epoch_seconds"] for r in self.rows]))
         eta = mean_seconds * (self.settings.epochs - step)
         curves = "  ".join(f"{k} {row[k]:.3f}" for k in (*self.model.metric_names, "fid") if not np.isnan(row[k]))
-        print(f"{self.settings.variant}-seed{self.settings.seed} epoch {step:>3}/{self.settings.epochs}  {curves}  "
+        print(f"{run_name(self.settings.variant, self.settings.seed)} epoch {step:>3}/{self.settings.epochs}  {curves}  "
               f"| {row['images_per_sec']:.0f} img/s  {seconds:.1f}s  ETA {_duration(eta)}", flush=True)
 
 
@@ -224,14 +226,32 @@ def resumable(checkpoint: Checkpoint | None, run_fingerprint: str, epochs: int) 
             and not checkpoint.complete and 0 < checkpoint.epoch < epochs)
 
 
-def train(cfg: Config, variant: str, seed: int) -> dict:
-    """Train one variant at one training seed as params.yaml says (resuming its unfinished
-    checkpoint if it has one); returns (and writes) its summary."""
+@dataclass
+class Setup:
+    """A training run made ready: its settings, data, execution and built GAN (also what the
+    bench times)."""
+
+    settings: RunSettings
+    data: Dataset
+    facts: dict
+    spec: DataSpec
+    execution: devices.Execution
+    gan: GAN
+    images_per_step: int
+    steps: int  # per epoch
+
+
+def set_up(cfg: Config, variant: str, seed: int) -> Setup:
+    """Seeds, the execution settings, and the variant's GAN built for them (nothing written)."""
     settings = cfg.run_settings(variant, seed)
-    name = cfg.run_name(variant, seed)
+    options = cfg.variant(variant)
     data = load_prepared(cfg.prepared_dataset)
     facts = json.loads(cfg.prepared_facts.read_text()) if cfg.prepared_facts.is_file() else {}
     spec = DataSpec(image_size=data.x_train.shape[1], channels=data.x_train.shape[3], num_classes=data.num_classes)
+    images_per_step = settings.batch_size * options.batches_per_step
+    steps = len(data.y_train) // images_per_step
+    if (problem := step_problem(cfg, variant, len(data.y_train))) is not None:
+        raise ConfigError(problem)  # the check stage refuses this first; a direct call gets the same words
 
     seed_everything(settings.seed, settings.deterministic)
     execution = devices.resolve(settings.precision, settings.xla, settings.distribute)
@@ -240,96 +260,116 @@ def train(cfg: Config, variant: str, seed: int) -> dict:
                           f"{execution.replicas} replicas ({execution.distribute}): make it a multiple of "
                           f"{execution.replicas}, or set train.distribute: none")
     with execution.strategy.scope():
-        gan = build_gan(cfg.variant(variant), spec, settings.noise_dim, settings.seed)
+        gan = build_gan(options, spec, settings.noise_dim, settings.seed, total_steps=steps * settings.epochs)
         devices.adapt(gan, execution)
-    images_per_step = settings.batch_size * gan.batches_per_step
-    if len(data.y_train) < images_per_step:
-        raise ConfigError(
-            f"variant {variant} takes {images_per_step} images a step (batch_size {settings.batch_size}"
-            + (f" x {gan.batches_per_step} critic batches" if gan.batches_per_step > 1 else "")
-            + f") but the training set has {len(data.y_train)}: lower train.batch_size "
-            f"(or variants.{variant}.batch_size), or keep more data (data.per_class)"
-        )
+    return Setup(settings, data, facts, spec, execution, gan, images_per_step, steps)
 
-    run_fingerprint = fingerprint(
-        {"run": settings.model_dump(), "options": cfg.variant(variant).model_dump()},
-        facts.get("dataset_sha256") or data.source_sha256,
-    )
-    # Every worker of a multi-worker run trains; only the chief writes outputs and logs to MLflow,
-    # the others write to a scratch folder. All resume from the chief's checkpoint (a shared disk).
-    out = cfg if execution.is_chief else cfg.relocated(Path(tempfile.mkdtemp(prefix="ganlab-worker-")))
+
+def run_fingerprint(cfg: Config, run: Setup) -> str:
+    """What a checkpoint must match to be resumed: every setting of the run and the data."""
+    options = cfg.variant(run.settings.variant)
+    return fingerprint({"run": run.settings.model_dump(), "options": options.model_dump()},
+                       run.facts.get("dataset_sha256") or run.data.source_sha256)
+
+
+def output_config(cfg: Config, execution: devices.Execution) -> Config:
+    """Where this process writes: the project, or for a non-chief worker of a multi-worker run a
+    scratch folder (every worker trains; only the chief writes outputs and logs to MLflow)."""
+    return cfg if execution.is_chief else cfg.relocated(Path(tempfile.mkdtemp(prefix="ganlab-worker-")))
+
+
+def resume_point(cfg: Config, out: Config, run: Setup, run_fingerprint: str) -> Checkpoint | None:
+    """The unfinished checkpoint of these settings, restored into the GAN; or None, after
+    clearing what an earlier run of this variant left (its grids, its best generator)."""
+    variant, seed = run.settings.variant, run.settings.seed
     checkpoint = read_checkpoint(cfg.checkpoint_dir(variant, seed))
-    resume = resumable(checkpoint, run_fingerprint, settings.epochs)
-    first_epoch = checkpoint.epoch if resume else 0
-    if resume:
-        with execution.strategy.scope():
-            restore_checkpoint(cfg.checkpoint_dir(variant, seed), gan)
-        print(f"{name}: resuming after epoch {first_epoch} from {cfg.checkpoint_dir(variant, seed)}", flush=True)
-    else:
-        _fresh_dir(out.samples_dir(variant, seed))
-        (out.checkpoint_dir(variant, seed) / BEST_GENERATOR).unlink(missing_ok=True)  # another run's best
-    out.checkpoint_dir(variant, seed).mkdir(parents=True, exist_ok=True)
-    out.training_dir(variant, seed).mkdir(parents=True, exist_ok=True)
-    out.samples_dir(variant, seed).mkdir(parents=True, exist_ok=True)
-    model_dir = _fresh_dir(out.model_dir(variant, seed))
+    if resumable(checkpoint, run_fingerprint, run.settings.epochs):
+        with run.execution.strategy.scope():
+            restore_checkpoint(cfg.checkpoint_dir(variant, seed), run.gan)
+        print(f"{cfg.run_name(variant, seed)}: resuming after epoch {checkpoint.epoch} from "
+              f"{cfg.checkpoint_dir(variant, seed)}", flush=True)
+        return checkpoint
+    _fresh_dir(out.samples_dir(variant, seed))
+    (out.checkpoint_dir(variant, seed) / BEST_GENERATOR).unlink(missing_ok=True)
+    return None
 
-    fid = None
-    if settings.fid_every:
-        judge_file = cfg.judge_dir / "judge.keras"
-        if not judge_file.is_file():
-            raise ConfigError(f"train.fid_every is {settings.fid_every} but there is no judge at {judge_file}: "
-                              "run `dvc repro judge` first, or set train.fid_every: 0")
-        fid = TrainingFid(Judge.load(judge_file), data, settings)
 
-    dataset, steps = make_dataset(data, images_per_step, settings.seed, gan.conditional, first_epoch, settings.epochs,
-                                  gan.batches_per_step, execution.replicas)
-    gan.total_steps = steps * settings.epochs
-    noise = fixed_noise(settings.seed, settings.grid_size**2, settings.noise_dim)
-    paths = {"samples": out.samples_dir(variant, seed), "history": out.history_file(variant, seed),
-             "checkpoint": out.checkpoint_dir(variant, seed)}
-    history = checkpoint.history if resume else []
+def training_fid(cfg: Config, run: Setup) -> TrainingFid | None:
+    if not run.settings.fid_every:
+        return None
+    if not cfg.judge_model_file.is_file():
+        raise ConfigError(f"train.fid_every is {run.settings.fid_every} but there is no judge at "
+                          f"{cfg.judge_model_file}: run `dvc repro judge` first, or set train.fid_every: 0")
+    return TrainingFid(Judge.load(cfg.judge_model_file), run.data, run.settings)
 
-    print(f"{name}: {settings.family}, {len(data.y_train)} images of {data.num_classes} classes, "
-          f"{settings.epochs} epochs of {steps} steps ({images_per_step} images a step); {execution.describe()}",
-          flush=True)
-    run = (training_run(cfg, variant, seed, facts, run_id=checkpoint.run_id if resume else None)
-           if execution.is_chief else nullcontext(NullLogger()))
-    with run as logger:
-        if resume:
-            logger.catch_up(history, paths["samples"])
-        reporter = EpochReporter(settings, steps, images_per_step, noise, history, paths, logger, run_fingerprint, fid,
-                                 calibration_batch(settings, data.num_classes, gan.conditional))
-        gan.fit(dataset, epochs=settings.epochs, initial_epoch=first_epoch, steps_per_epoch=steps,
-                verbose=0, shuffle=False, callbacks=[reporter])  # the order is epoch_order()
 
-        card = {
-            "variant": variant, "seed": seed, "family": settings.family, "noise_dim": settings.noise_dim,
-            "image_size": spec.image_size, "channels": spec.channels, "num_classes": spec.num_classes,
-            "class_names": data.class_names, "conditional": gan.conditional, "epochs": settings.epochs,
-            "mlflow_run_id": logger.run_id,
-        }
-        fid_value, fid_epoch = best_fid(reporter.rows)
-        if fid_epoch:
-            shutil.copy2(paths["checkpoint"] / BEST_GENERATOR, model_dir / BEST_GENERATOR)
-            card |= {"best_fid": fid_value, "best_fid_epoch": fid_epoch}
-            logger.log_files([model_dir / BEST_GENERATOR], "best_generator")
-        save_model(gan.generator, model_dir / "generator.keras")
-        (model_dir / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
-        logger.log_generator(gan.generator, card, *example_io(gan, noise, settings.grid_size))
-        logger.log_files([out.history_file(variant, seed)])
-
-    rows = reporter.rows
-    summary = {
-        "variant": variant,
-        "seed": seed,
+def save_generators(out: Config, run: Setup, rows: list[dict], logger: RunLogger, noise: np.ndarray) -> None:
+    """The last generator, the best one (lowest training FID) and the model card; logged too."""
+    variant, seed, settings = run.settings.variant, run.settings.seed, run.settings
+    card = {
+        "variant": variant, "seed": seed, "family": settings.family, "noise_dim": settings.noise_dim,
+        "image_size": run.spec.image_size, "channels": run.spec.channels, "num_classes": run.spec.num_classes,
+        "class_names": run.data.class_names, "conditional": run.gan.conditional, "epochs": settings.epochs,
         "mlflow_run_id": logger.run_id,
-        "epochs": settings.epochs,
-        **{k: rows[-1][k] for k in gan.metric_names},
-        **({"fid": rows[-1]["fid"], "best_fid": best_fid(rows)[0], "best_fid_epoch": best_fid(rows)[1]}
-           if settings.fid_every else {}),
+    }
+    fid_value, fid_epoch = best_fid(rows)
+    if fid_epoch:
+        shutil.copy2(out.checkpoint_dir(variant, seed) / BEST_GENERATOR, out.best_generator_file(variant, seed))
+        card |= {"best_fid": fid_value, "best_fid_epoch": fid_epoch}
+        logger.log_files([out.best_generator_file(variant, seed)], "best_generator")
+    save_model(run.gan.generator, out.generator_file(variant, seed))
+    out.model_card_file(variant, seed).write_text(json.dumps(card, indent=2) + "\n")
+    logger.log_generator(run.gan.generator, card, *example_io(run.gan, noise, settings.grid_size))
+    logger.log_files([out.history_file(variant, seed)])
+
+
+def summarise(rows: list[dict], run: Setup, run_id: str | None) -> dict:
+    """The last epoch's numbers, the best FID and the speed: the run's DVC metrics file."""
+    settings = run.settings
+    fid = ({"fid": rows[-1]["fid"], "best_fid": best_fid(rows)[0], "best_fid_epoch": best_fid(rows)[1]}
+           if settings.fid_every else {})
+    return {
+        "variant": settings.variant, "seed": settings.seed, "mlflow_run_id": run_id, "epochs": settings.epochs,
+        **{k: rows[-1][k] for k in run.gan.metric_names}, **fid,
         "images_per_sec": float(np.median([r["images_per_sec"] for r in rows])),
         "train_seconds": float(sum(r["epoch_seconds"] for r in rows)),
     }
+
+
+def train(cfg: Config, variant: str, seed: int) -> dict:
+    """Train one variant at one training seed as params.yaml says (resuming its unfinished
+    checkpoint if it has one); returns (and writes) its summary."""
+    run = set_up(cfg, variant, seed)
+    settings, fingerprint_ = run.settings, run_fingerprint(cfg, run)
+    out = output_config(cfg, run.execution)
+    checkpoint = resume_point(cfg, out, run, fingerprint_)
+    first_epoch, history = (checkpoint.epoch, checkpoint.history) if checkpoint else (0, [])
+    for folder in (out.checkpoint_dir(variant, seed), out.training_dir(variant, seed), out.samples_dir(variant, seed)):
+        folder.mkdir(parents=True, exist_ok=True)
+    _fresh_dir(out.model_dir(variant, seed))
+    fid = training_fid(cfg, run)
+    dataset, _ = make_dataset(run.data, run.images_per_step, seed, run.gan.conditional, first_epoch, settings.epochs,
+                              run.gan.batches_per_step, run.execution.replicas)
+    noise = fixed_noise(seed, settings.grid_size**2, settings.noise_dim)
+    paths = {"samples": out.samples_dir(variant, seed), "history": out.history_file(variant, seed),
+             "checkpoint": out.checkpoint_dir(variant, seed)}
+    print(f"{cfg.run_name(variant, seed)}: {settings.family}, {len(run.data.y_train)} images of "
+          f"{run.data.num_classes} classes, {settings.epochs} epochs of {run.steps} steps ({run.images_per_step} "
+          f"images a step); {run.execution.describe()}", flush=True)
+
+    logged = (training_run(cfg, variant, seed, run.facts, run_id=checkpoint.run_id if checkpoint else None)
+              if run.execution.is_chief else nullcontext(NullLogger()))
+    with logged as logger:
+        if checkpoint:
+            logger.catch_up(history, paths["samples"])
+        reporter = EpochReporter(settings, run.steps, run.images_per_step, noise, history, paths, logger,
+                                 fingerprint_, fid, calibration_batch(settings, run.data.num_classes,
+                                                                      run.gan.conditional))
+        run.gan.fit(dataset, epochs=settings.epochs, initial_epoch=first_epoch, steps_per_epoch=run.steps,
+                    verbose=0, shuffle=False, callbacks=[reporter])  # the order is epoch_order()
+        save_generators(out, run, reporter.rows, logger, noise)
+
+    summary = summarise(reporter.rows, run, logger.run_id)
     out.summary_file(variant, seed).write_text(json.dumps(summary, indent=2) + "\n")
     if out is not cfg:
         shutil.rmtree(out.root, ignore_errors=True)

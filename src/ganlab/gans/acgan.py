@@ -16,9 +16,9 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from ganlab.config import ACGANVariant
 from ganlab.data import DataError
-from ganlab.gans.base import SHARED_METRICS, GAN, DataSpec
+from ganlab.gans.base import SHARED_METRICS, GAN
+from ganlab.gans.options import ACGANVariant, DataSpec
 from ganlab.losses import (auxiliary_class_loss, class_accuracy, discriminator_accuracy,
                            minimax_discriminator_loss, minimax_generator_loss)
 from ganlab.models import acgan_discriminator, acgan_generator
@@ -28,8 +28,9 @@ class ACGAN(GAN):
     metric_names = (*SHARED_METRICS, "class_acc_real", "class_acc_fake")
     conditional = True
 
-    def __init__(self, *args, num_classes: int, **kwargs):
+    def __init__(self, *args, options: ACGANVariant, num_classes: int, **kwargs):
         super().__init__(*args, **kwargs)
+        self.options = options
         self.num_classes = num_classes
 
     def one_hot(self, labels):
@@ -72,14 +73,15 @@ class ACGAN(GAN):
         return [noise, np.eye(self.num_classes, dtype=np.float32)[np.asarray(labels)]]
 
 
-def build(options: ACGANVariant, data: DataSpec, noise_dim: int, seed: int) -> GAN:
+def build(options: ACGANVariant, data: DataSpec, noise_dim: int, seed: int, total_steps: int) -> GAN:
     if data.num_classes < 2:
         raise DataError(f"AC-GAN needs at least 2 classes; the prepared data has {data.num_classes}: "
                         "keep more classes (data.classes) or remove the acgan variant")
     gan = ACGAN(
         acgan_generator(noise_dim, data.num_classes, data.image_size, data.channels),
         acgan_discriminator(data.image_size, data.num_classes, data.channels),
-        noise_dim=noise_dim, seed=seed, num_classes=data.num_classes, name="acgan",
+        noise_dim=noise_dim, seed=seed, total_steps=total_steps, options=options, num_classes=data.num_classes,
+        name=options.family,
     )
     gan.compile(
         d_optimizer=keras.optimizers.Adam(options.learning_rate, options.beta_1, options.beta_2),

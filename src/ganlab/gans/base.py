@@ -3,22 +3,11 @@ per-epoch trackers, and seeded noise (the shape of keras-io's GAN examples)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 SHARED_METRICS = ("g_loss", "d_loss", "d_acc_real", "d_acc_fake")
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """What a family needs to know of the data to build its networks."""
-
-    image_size: int
-    channels: int
-    num_classes: int
 
 
 class GAN(keras.Model):
@@ -31,7 +20,8 @@ class GAN(keras.Model):
     # Real batches one train_step consumes: a WGAN's critic takes n_critic of them per G step.
     batches_per_step: int = 1
 
-    def __init__(self, generator: keras.Model, discriminator: keras.Model, noise_dim: int, seed: int, **kwargs):
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, noise_dim: int, seed: int,
+                 total_steps: int = 1, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -39,8 +29,8 @@ class GAN(keras.Model):
         # All randomness inside train steps draws from here, so it is seeded and checkpointed.
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.trackers = [keras.metrics.Mean(name=name) for name in self.metric_names]
-        # Steps of the whole training, for schedules; train() sets it before fit().
-        self.total_steps = 1
+        # Steps of the whole training, for schedules (noised's decay).
+        self.total_steps = total_steps
 
     def compile(self, d_optimizer: keras.optimizers.Optimizer, g_optimizer: keras.optimizers.Optimizer, **kwargs):
         super().compile(**kwargs)

@@ -2,15 +2,16 @@
 one noise batch, both tapes around the same forward pass, one D and one G update per batch.
 
 The stabilisers (smoothed.py, noised.py) are this train step with other targets or with
-noise on the discriminator's inputs: they override `discriminator_inputs` or the targets."""
+noise on the discriminator's inputs: they override `discriminator_inputs` or the targets. Every
+family takes its options (its settings from params.yaml) in its constructor."""
 
 from __future__ import annotations
 
 import keras
 import tensorflow as tf
 
-from ganlab.config import DCGANVariant
-from ganlab.gans.base import GAN, DataSpec
+from ganlab.gans.base import GAN
+from ganlab.gans.options import DataSpec, DCGANVariant
 from ganlab.losses import discriminator_accuracy, minimax_discriminator_loss, minimax_generator_loss
 from ganlab.models import dcgan_discriminator, dcgan_generator
 
@@ -20,6 +21,10 @@ class DCGAN(GAN):
     real_target = 1.0
     fake_target = 0.0
     generator_target = 1.0
+
+    def __init__(self, *args, options: DCGANVariant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.options = options
 
     def discriminator_inputs(self, real, fake):
         """What D sees of a real and a fake batch (the identity here)."""
@@ -45,12 +50,15 @@ class DCGAN(GAN):
         return self.record(g_loss=g_loss, d_loss=d_loss, d_acc_real=acc_real, d_acc_fake=acc_fake)
 
 
-def build_dcgan(cls: type[DCGAN], options: DCGANVariant, data: DataSpec, noise_dim: int, seed: int) -> DCGAN:
+def build_dcgan(cls: type[DCGAN], options: DCGANVariant, data: DataSpec, noise_dim: int, seed: int,
+                total_steps: int) -> DCGAN:
     gan = cls(
         dcgan_generator(noise_dim, data.image_size, data.channels),
         dcgan_discriminator(data.image_size, data.channels),
         noise_dim=noise_dim,
         seed=seed,
+        total_steps=total_steps,
+        options=options,
         name=options.family,
     )
     gan.compile(
@@ -60,5 +68,5 @@ def build_dcgan(cls: type[DCGAN], options: DCGANVariant, data: DataSpec, noise_d
     return gan
 
 
-def build(options: DCGANVariant, data: DataSpec, noise_dim: int, seed: int) -> GAN:
-    return build_dcgan(DCGAN, options, data, noise_dim, seed)
+def build(options: DCGANVariant, data: DataSpec, noise_dim: int, seed: int, total_steps: int) -> GAN:
+    return build_dcgan(DCGAN, options, data, noise_dim, seed, total_steps)

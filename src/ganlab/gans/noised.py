@@ -12,17 +12,17 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from ganlab.config import NoisedVariant
-from ganlab.gans.base import GAN, DataSpec
+from ganlab.gans.base import GAN
 from ganlab.gans.dcgan import DCGAN, build_dcgan
+from ganlab.gans.options import DataSpec, NoisedVariant
 
 
 class NoisedDCGAN(DCGAN):
-    def configure(self, options: NoisedVariant) -> NoisedDCGAN:
+    def __init__(self, *args, options: NoisedVariant, **kwargs):
+        super().__init__(*args, options=options, **kwargs)
         self.max_std = options.max_std
         self.noise_fake = options.apply_to == "both"
         self.decay = options.decay
-        return self
 
     def noise_scale(self):
         """max_std now: constant, or falling linearly from max_std to 0 over the training."""
@@ -43,5 +43,5 @@ class NoisedDCGAN(DCGAN):
         return real, fake
 
 
-def build(options: NoisedVariant, data: DataSpec, noise_dim: int, seed: int) -> GAN:
-    return build_dcgan(NoisedDCGAN, options, data, noise_dim, seed).configure(options)
+def build(options: NoisedVariant, data: DataSpec, noise_dim: int, seed: int, total_steps: int) -> GAN:
+    return build_dcgan(NoisedDCGAN, options, data, noise_dim, seed, total_steps)

@@ -7,19 +7,19 @@ mistakes. two_sided reproduces the study's code: fake target 1 - alpha, generato
 
 from __future__ import annotations
 
-from ganlab.config import SmoothedVariant
-from ganlab.gans.base import GAN, DataSpec
+from ganlab.gans.base import GAN
 from ganlab.gans.dcgan import DCGAN, build_dcgan
+from ganlab.gans.options import DataSpec, SmoothedVariant
 
 
 class SmoothedDCGAN(DCGAN):
-    def configure(self, options: SmoothedVariant) -> SmoothedDCGAN:
+    def __init__(self, *args, options: SmoothedVariant, **kwargs):
+        super().__init__(*args, options=options, **kwargs)
         self.real_target = options.alpha
         if options.two_sided:
             self.fake_target = 1.0 - options.alpha
             self.generator_target = options.alpha
-        return self
 
 
-def build(options: SmoothedVariant, data: DataSpec, noise_dim: int, seed: int) -> GAN:
-    return build_dcgan(SmoothedDCGAN, options, data, noise_dim, seed).configure(options)
+def build(options: SmoothedVariant, data: DataSpec, noise_dim: int, seed: int, total_steps: int) -> GAN:
+    return build_dcgan(SmoothedDCGAN, options, data, noise_dim, seed, total_steps)

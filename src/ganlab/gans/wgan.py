@@ -18,8 +18,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from ganlab.config import WGANVariant
-from ganlab.gans.base import SHARED_METRICS, GAN, DataSpec
+from ganlab.gans.base import SHARED_METRICS, GAN
+from ganlab.gans.options import DataSpec, WGANGPVariant, WGANVariant
 from ganlab.losses import critic_accuracy, wasserstein_critic_loss, wasserstein_generator_loss
 from ganlab.models import dcgan_discriminator, dcgan_generator
 
@@ -27,11 +27,11 @@ from ganlab.models import dcgan_discriminator, dcgan_generator
 class WGAN(GAN):
     metric_names = (*SHARED_METRICS, "wasserstein")
 
-    def __init__(self, *args, n_critic: int, clip: float | None, **kwargs):
+    def __init__(self, *args, options: WGANVariant | WGANGPVariant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.n_critic = n_critic
-        self.batches_per_step = n_critic
-        self.clip = clip
+        self.options = options
+        self.n_critic = options.n_critic
+        self.batches_per_step = options.batches_per_step
 
     def critic_loss(self, real, fake, real_scores, fake_scores):
         return wasserstein_critic_loss(real_scores, fake_scores)
@@ -68,13 +68,15 @@ class WGAN(GAN):
                            d_acc_real=mean(accs_real), d_acc_fake=mean(accs_fake))
 
 
-def build_wgan(cls: type[WGAN], data: DataSpec, noise_dim: int, seed: int, n_critic: int, clip: float | None,
-               d_optimizer: keras.optimizers.Optimizer, g_optimizer: keras.optimizers.Optimizer, name: str) -> WGAN:
+def build_wgan(cls: type[WGAN], options: WGANVariant | WGANGPVariant, data: DataSpec, noise_dim: int, seed: int,
+               total_steps: int, d_optimizer: keras.optimizers.Optimizer,
+               g_optimizer: keras.optimizers.Optimizer) -> WGAN:
     gan = cls(
         dcgan_generator(noise_dim, data.image_size, data.channels),
         dcgan_discriminator(data.image_size, data.channels),
-        noise_dim=noise_dim, seed=seed, n_critic=n_critic, clip=clip, name=name,
+        noise_dim=noise_dim, seed=seed, total_steps=total_steps, options=options, name=options.family,
     )
+    clip = getattr(options, "clip", None)
     if clip is not None:
         # As Keras constraints the optimizer applies them after each update, on every replica's
         # copy alike (a plain assign from a replica is refused under tf.distribute).
@@ -84,9 +86,9 @@ def build_wgan(cls: type[WGAN], data: DataSpec, noise_dim: int, seed: int, n_cri
     return gan
 
 
-def build(options: WGANVariant, data: DataSpec, noise_dim: int, seed: int) -> GAN:
+def build(options: WGANVariant, data: DataSpec, noise_dim: int, seed: int, total_steps: int) -> GAN:
     return build_wgan(
-        WGAN, data, noise_dim, seed, options.n_critic, options.clip,
+        WGAN, options, data, noise_dim, seed, total_steps,
         d_optimizer=keras.optimizers.RMSprop(options.learning_rate),
-        g_optimizer=keras.optimizers.RMSprop(options.learning_rate), name="wgan",
+        g_optimizer=keras.optimizers.RMSprop(options.learning_rate),
     )

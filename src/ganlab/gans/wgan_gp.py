@@ -9,14 +9,16 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from ganlab.config import WGANGPVariant
-from ganlab.gans.base import GAN, DataSpec
+from ganlab.gans.base import GAN
+from ganlab.gans.options import DataSpec, WGANGPVariant
 from ganlab.gans.wgan import WGAN, build_wgan
 from ganlab.losses import gradient_penalty, wasserstein_critic_loss
 
 
 class WGANGP(WGAN):
-    gp_weight = 10.0
+    def __init__(self, *args, options: WGANGPVariant, **kwargs):
+        super().__init__(*args, options=options, **kwargs)
+        self.gp_weight = options.gp_weight
 
     def interpolates(self, real, fake):
         eps = self.replica_rows(lambda n: keras.random.uniform((n, 1, 1, 1), 0.0, 1.0, seed=self.seed_generator),
@@ -32,12 +34,9 @@ class WGANGP(WGAN):
         return wasserstein_critic_loss(real_scores, fake_scores) + self.gp_weight * penalty
 
 
-def build(options: WGANGPVariant, data: DataSpec, noise_dim: int, seed: int) -> GAN:
-    gan = build_wgan(
-        WGANGP, data, noise_dim, seed, options.n_critic, clip=None,
+def build(options: WGANGPVariant, data: DataSpec, noise_dim: int, seed: int, total_steps: int) -> GAN:
+    return build_wgan(
+        WGANGP, options, data, noise_dim, seed, total_steps,
         d_optimizer=keras.optimizers.Adam(options.learning_rate, options.beta_1, options.beta_2),
         g_optimizer=keras.optimizers.Adam(options.learning_rate, options.beta_1, options.beta_2),
-        name="wgan_gp",
     )
-    gan.gp_weight = options.gp_weight
-    return gan

@@ -11,18 +11,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ganlab.config import Config
-from ganlab.data import load_prepared
+from ganlab.config import GRID_GLOB, Config, run_name
+from ganlab.data import Dataset, load_prepared
 from ganlab.report import figures
-from ganlab.report.page import Section, render_page, results_table, write_page
+from ganlab.report.page import Section, html_results_table, render_page, write_page
+from ganlab.results import METRICS
 from ganlab.stats import mean_interval
 
 # The study's baseline and the two stabilisers it compares with it (by family, so renamed or
 # extra variants of these families are included).
 BASELINE, STABILISERS = "dcgan", ("smoothed", "noised")
-FINAL_METRICS = {"fid": "FID (lower is better)", "kid": "KID (lower is better)", "precision": "precision",
-                 "recall": "recall", "density": "density", "coverage": "coverage",
-                 "classifier_score": "classifier score"}
+# The final-metrics figure's panels: every headline metric that every variant has.
+FINAL_METRICS = {m.key: m.label + (" (lower is better)" if m.lower_is_better else "")
+                 for m in METRICS if m.key != "class_accuracy"}
 
 
 @dataclass
@@ -55,7 +56,7 @@ def write_curves(histories: figures.Histories, seeds: list[int], path: Path) -> 
             for seed, run in zip(seeds, runs):
                 for i, epoch in enumerate(run["epoch"]):
                     values = [run[k][i] if k in run else np.nan for k in keys]
-                    writer.writerow([variant, seed, f"{variant}-seed{seed}", int(epoch),
+                    writer.writerow([variant, seed, run_name(variant, seed), int(epoch),
                                      *["" if np.isnan(v) else f"{v:.6g}" for v in values]])
     return path
 
@@ -90,31 +91,49 @@ def stabiliser_verdict(cfg: Config, spread: dict[str, list[float]]) -> str:
 
 
 def _model_cards(cfg: Config, seed: int) -> dict[str, dict]:
-    return {v: json.loads((cfg.model_dir(v, seed) / "model_card.json").read_text()) for v in cfg.variants}
+    return {v: json.loads(cfg.model_card_file(v, seed).read_text()) for v in cfg.variants}
 
 
-def build_report(cfg: Config) -> Report:
-    out, root = cfg.figures_dir, cfg.report_page.parent
-    data = load_prepared(cfg.prepared_dataset)
+@dataclass
+class Inputs:
+    """What the report reads: the prepared data, every run's curves, the metrics, the grids."""
+
+    data: Dataset
+    seeds: list[int]
+    histories: dict[str, list[list[dict]]]
+    evaluation: dict
+    grids: dict[str, list[Path]]  # of the first seed, per variant
+    column_titles: dict[str, list[str]]  # conditional variants: their grids' columns
+
+
+def read_inputs(cfg: Config) -> Inputs:
     seeds, first = list(cfg.seeds), cfg.seeds[0]
-    histories = {v: [read_history(cfg.history_file(v, s)) for s in seeds] for v in cfg.variants}
     evaluation = json.loads(cfg.evaluation_file.read_text())
     missing = sorted(set(cfg.variants) - set(evaluation["variants"]))
     if missing or evaluation.get("seeds", [0]) != seeds:
         raise ValueError(f"{cfg.evaluation_file} does not cover variants {missing} / seeds {seeds}: "
                          "run `dvc repro evaluate` first")
     cards = _model_cards(cfg, first)
-    grids = {v: sorted(cfg.samples_dir(v, first).glob("epoch_*.png")) for v in cfg.variants}
-    column_titles = {v: card["class_names"] for v, card in cards.items() if card.get("conditional")}
+    return Inputs(
+        data=load_prepared(cfg.prepared_dataset), seeds=seeds,
+        histories={v: [read_history(cfg.history_file(v, s)) for s in seeds] for v in cfg.variants},
+        evaluation=evaluation,
+        grids={v: sorted(cfg.samples_dir(v, first).glob(GRID_GLOB)) for v in cfg.variants},
+        column_titles={v: card["class_names"] for v, card in cards.items() if card.get("conditional")},
+    )
 
-    spread = figures.accuracy_gap_spread(histories)
+
+def draw_figures(cfg: Config, inputs: Inputs, spread: dict) -> dict[str, Path]:
+    """Every figure of the study, by section."""
+    out, histories, evaluation = cfg.figures_dir, inputs.histories, inputs.evaluation
     compared = {v: h for v, h in histories.items() if cfg.variant(v).family in (BASELINE, *STABILISERS)}
     bars = {v: {k: (values[k], values.get(f"{k}_ci95")) for k in FINAL_METRICS if k in values}
             for v, values in evaluation["variants"].items()}
-
-    written = {
+    data = inputs.data
+    return {
         "data": figures.class_samples(data.x_train, data.y_train, data.class_names, out / "class_samples.png"),
-        "grids": figures.last_grids({v: g[-1] for v, g in grids.items()}, column_titles, out / "last_grids.png"),
+        "grids": figures.last_grids({v: g[-1] for v, g in inputs.grids.items()}, inputs.column_titles,
+                                    out / "last_grids.png"),
         "accuracy": figures.curves(histories, {"d_acc_real": "on real", "d_acc_fake": "on fake"}, "accuracy",
                                    "Discriminator (critic) accuracy per epoch", out / "accuracy.png"),
         "losses": figures.curves(histories, {"g_loss": "generator", "d_loss": "discriminator (critic)"}, "loss",
@@ -123,13 +142,12 @@ def build_report(cfg: Config) -> Report:
         "fid": figures.fid_curves(histories, out / "fid.png"),
         "metrics": figures.final_metrics(bars, evaluation["references"], FINAL_METRICS, out / "final_metrics.png"),
     }
-    animations = {v: figures.progress_animation(g, out / f"progress_{v}") for v, g in grids.items()}
-    curves = write_curves(histories, seeds, cfg.curves_file)
 
-    seeds_text = (f"Curves and numbers are means over the training seeds {seeds} with 95 % intervals."
-                  if len(seeds) > 1 else f"One training seed ({first}); list more under params.yaml seeds "
-                  "for means and 95 % intervals.")
-    sections = [
+
+def sections(cfg: Config, inputs: Inputs, written: dict[str, Path], animations: dict[str, list[Path]],
+             spread: dict) -> list[Section]:
+    data, first = inputs.data, inputs.seeds[0]
+    return [
         Section("The data", f"{len(data.y_train)} training images of {len(data.class_names)} classes: "
                 + html.escape(", ".join(data.class_names)) + ".", [written["data"]]),
         Section("Samples after the last epoch", "Each variant's fixed-noise grid after its last epoch (seed "
@@ -144,14 +162,28 @@ def build_report(cfg: Config) -> Report:
                 [a[0] for a in animations.values()], [p for a in animations.values() for p in a[1:]]),
         Section("Sample quality", "Left: FID per epoch during training (judge features, "
                 f"{cfg.train.fid_samples} samples). Right: the evaluate stage's metrics on "
-                f"{evaluation['samples']} samples; dashed: real test images (the floor), dotted: noise "
+                f"{inputs.evaluation['samples']} samples; dashed: real test images (the floor), dotted: noise "
                 "(the ceiling).", [written["fid"], written["metrics"]]),
     ]
+
+
+def build_report(cfg: Config) -> Report:
+    inputs = read_inputs(cfg)
+    seeds, first, evaluation = inputs.seeds, inputs.seeds[0], inputs.evaluation
+    spread = figures.accuracy_gap_spread(inputs.histories)
+    written = draw_figures(cfg, inputs, spread)
+    animations = {v: figures.progress_animation(g, cfg.figures_dir / f"progress_{v}") for v, g in inputs.grids.items()}
+    curves = write_curves(inputs.histories, seeds, cfg.curves_file)
+
+    seeds_text = (f"Curves and numbers are means over the training seeds {seeds} with 95 % intervals."
+                  if len(seeds) > 1 else f"One training seed ({first}); list more under params.yaml seeds "
+                  "for means and 95 % intervals.")
     intro = (f"What the pipeline measured for {len(cfg.variants)} variants. {seeds_text} Judge test accuracy "
              f"{evaluation['judge']['test_accuracy']:.3f}. Table: mean &plusmn; 95 % interval where there are "
              "several seeds; the references are real test images and uniform noise.")
-    page = write_page(cfg.report_page, render_page("GAN lab report", intro, results_table(evaluation),
-                                                   sections, root))
+    page = write_page(cfg.report_page, render_page("GAN lab report", intro, html_results_table(evaluation),
+                                                   sections(cfg, inputs, written, animations, spread),
+                                                   cfg.report_page.parent))
     by_seed = json.loads(cfg.evaluation_by_seed_file.read_text())["runs"]
     run_ids = {cfg.run_name(v, int(s)): r["mlflow_run_id"] for v, runs in by_seed.items() for s, r in runs.items()
                if r.get("mlflow_run_id")}

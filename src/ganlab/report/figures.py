@@ -162,16 +162,13 @@ def stabilisers(histories: Histories, spread: dict[str, list[float]], path: Path
         return _save(fig, path)
 
 
-def fid_curves(histories: Histories, path: Path, references: dict[str, float] | None = None) -> Path:
+def fid_curves(histories: Histories, path: Path) -> Path:
     """Figure 7a: the in-training FID (judge features, a fixed subset) per epoch, all variants."""
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6.4, 3.8))
         for variant, runs in histories.items():
             if "fid" in runs[0]:
                 _plot_band(ax, runs, "fid", variant)
-        for name, value in (references or {}).items():
-            ax.axhline(value, color="grey", linestyle="--", linewidth=1)
-            ax.annotate(name, (1, value), xycoords=("axes fraction", "data"), ha="right", va="bottom", color="grey")
         ax.set_yscale("log")
         _epoch_axis(ax)
         ax.set_ylabel("FID (judge features, log scale)")

@@ -8,8 +8,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HEADLINE = {"fid": "FID", "kid": "KID", "precision": "precision", "recall": "recall", "density": "density",
-            "coverage": "coverage", "classifier_score": "classifier score", "class_accuracy": "class accuracy"}
+from ganlab.results import METRICS, format_cell
+
 
 
 @dataclass
@@ -20,21 +20,15 @@ class Section:
     videos: list[Path] = field(default_factory=list)
 
 
-def _cell(values: dict, key: str) -> str:
-    if key not in values:
-        return "&ndash;"
-    ci = values.get(f"{key}_ci95")
-    return f"{values[key]:.3f}" + (f" &plusmn; {ci:.3f}" if ci is not None else "")
-
-
-def results_table(evaluation: dict) -> str:
+def html_results_table(evaluation: dict) -> str:
     """The metrics file as an HTML table: variants by FID, then the two references."""
     rows = sorted(evaluation["variants"].items(), key=lambda item: item[1]["fid"])
     rows += [(f"{name} (reference)", ref) for name, ref in evaluation["references"].items()]
-    head = "".join(f"<th>{html.escape(label)}</th>" for label in HEADLINE.values())
+    head = "".join(f"<th>{html.escape(m.label)}</th>" for m in METRICS)
     body = "\n".join(
         f'<tr data-variant="{html.escape(name)}"><th>{html.escape(name)}</th>'
-        + "".join(f'<td data-metric="{key}">{_cell(values, key)}</td>' for key in HEADLINE) + "</tr>"
+        + "".join(f'<td data-metric="{m.key}">{format_cell(values, m.key, "&plusmn;", "&ndash;")}</td>'
+                  for m in METRICS) + "</tr>"
         for name, values in rows
     )
     return f'<table id="results"><thead><tr><th>variant</th>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table>'
