@@ -102,3 +102,33 @@ def test_reference_loop_trains_the_same_networks(family, params, npz_file):
         assert all(np.abs(w.numpy()).max() <= options.clip + 1e-7 for w in gan.discriminator.trainable_weights)
     assert step_flops(gan, options, batch) > 3 * batch * forward_flops(gan.generator)
     keras.backend.clear_session()
+
+
+def test_the_bench_project_is_the_variant_alone_on_a_subset(params, npz_file, tmp_path):
+    """The bench times the train stage itself in a small project of its own: one variant at
+    BENCH_EPOCHS epochs, a subset of the prepared data, the same judge."""
+    from ganlab.config import load_config
+    from ganlab.data import load_prepared, prepare, save_prepared
+    from tools.bench.timing import BENCH_EPOCHS, bench_project
+
+    raw = tiny_params(params, npz_file)
+    raw["variants"]["acgan"]["epochs"] = 9
+    cfg = config_from_dict(raw, root=tmp_path / "project")
+    save_prepared(prepare(cfg.data, cfg.seed), cfg.prepared_dataset, cfg.prepared_facts)
+    cfg.judge_dir.mkdir(parents=True)
+    (cfg.judge_dir / "judge.json").write_text("{}")
+    bench = load_config(bench_project(cfg, "acgan", tmp_path / "bench"))
+    assert list(bench.variants) == ["acgan"] and bench.run_settings("acgan", bench.seeds[0]).epochs == BENCH_EPOCHS
+    assert bench.root == tmp_path / "bench" and (bench.judge_dir / "judge.json").is_file()
+    assert len(load_prepared(bench.prepared_dataset).y_train) == len(load_prepared(cfg.prepared_dataset).y_train)
+
+
+def test_the_stage_rate_is_the_median_after_the_first_epoch(params, tmp_path):
+    from tools.bench.timing import stage_images_per_second
+
+    cfg = config_from_dict(params, root=tmp_path)
+    history = cfg.history_file("dcgan", 0)
+    history.parent.mkdir(parents=True)
+    history.write_text("epoch,g_loss,images_per_sec\n1,0.5,100\n2,0.5,500\n3,0.5,520\n4,0.5,480\n")
+    assert stage_images_per_second(cfg, "dcgan") == 500
+    assert stage_images_per_second(cfg, "wgan") is None

@@ -104,3 +104,23 @@ def test_epoch_order_depends_on_seed_and_epoch_only(npz_file, params):
     assert len(batches) == 3 * steps
     # Starting at epoch 2 (a resume) gives exactly the batches the full run had in epoch 2.
     assert all(np.array_equal(a, b.numpy()) for a, b in zip(batches[2 * steps:], tail, strict=True))
+
+
+def test_the_input_pipeline_is_not_autotuned(params, npz_file):
+    """tf.data's autotuning made whole epochs ~1.5x slower in about half of its iterators on 2
+    cores (tools/bench; README "Performance"): the pipeline runs with fixed, small parallelism."""
+    data = prepare(config_from_dict(tiny_params(params, npz_file)).data, 0)
+    dataset, _ = make_dataset(data, 16, seed=0, conditional=True, first_epoch=0, epochs=1)
+    assert dataset.options().autotune.enabled is False
+    images, labels = next(iter(dataset))
+    assert images.shape == (16, 32, 32, 1) and labels.shape == (16,)
+
+
+@pytest.mark.parametrize("steps, expected", [(78, 6), (15, 5), (30, 6), (7, 7), (11, 1), (64, 8)])
+def test_a_traced_call_runs_whole_divisors_of_an_epoch(steps, expected):
+    """Several steps per call, never across an epoch's end: with 6 steps an epoch and 5 a call,
+    Keras ran 10 steps in the first 'epoch' and 2 in the second (same weights, wrong curves)."""
+    from ganlab.training import steps_per_call
+
+    assert steps_per_call(steps) == expected
+    assert steps % steps_per_call(steps) == 0

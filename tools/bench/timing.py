@@ -1,35 +1,37 @@
-"""One variant timed: the project's train step as the train stage runs it against the
-reference loop, its FLOP rate, the per-epoch work outside the steps, the input pipeline's rate."""
+"""One variant timed: the train stage itself against the tutorial's loop, each in processes of
+their own (see worker.py), alternating; the per-epoch work outside the steps, the input
+pipeline's rate and the FLOP rate.
+
+The project side IS the train stage (`ganlab.training.train` on a small project of the bench's
+own: a subset of the prepared data, the judge, BENCH_EPOCHS epochs), and its numbers are the
+seconds of each epoch's steps that the stage itself records. So the bench's img/s is the stage's
+by construction; `stage_img_s` (from the last `dvc repro`'s history) is shown beside it.
+"""
 
 from __future__ import annotations
 
+import csv
+import json
+import os
+import shutil
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+from ruamel.yaml import YAML
+
 from ganlab.checkpoints import Checkpoint, save_checkpoint
-from ganlab.config import Config
-from ganlab.data import Dataset
+from ganlab.config import Config, load_config
+from ganlab.data import Dataset, load_prepared, save_prepared
 from ganlab.gans.base import GAN
-from ganlab.training import (TrainingFid, calibration_batch, fixed_noise, make_dataset, sample_grid, set_up)
-from tools.bench.flops import step_flops
-from tools.bench.reference import reference_step
+from ganlab.training import TrainingFid, calibration_batch, fixed_noise, sample_grid
 
-REPETITIONS = 7
-SECONDS_PER_REPETITION = 6.0  # long enough that the per-fit() set-up is amortised as in a run
-
-
-def _time_project(gan: GAN, dataset, steps: int) -> float:
-    started = time.perf_counter()
-    gan.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
-    return time.perf_counter() - started
-
-
-def _time_reference(step, iterator, steps: int) -> float:
-    started = time.perf_counter()
-    for _ in range(steps):
-        step(next(iterator))
-    return time.perf_counter() - started
+ROUNDS = 2  # each: the project then the reference, or the other way round (alternating)
+BENCH_EPOCHS = 3  # per process; the first (tracing the step, warming the caches) is not timed
+BENCH_IMAGES = 1920  # training images of a bench epoch: 30 DCGAN steps, 6 WGAN steps at batch 64
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _spread(values: list[float]) -> dict:
@@ -37,60 +39,81 @@ def _spread(values: list[float]) -> dict:
 
 
 def paired_ratios(project_s: list[float], reference_s: list[float]) -> list[float]:
-    """reference time / project time of each repetition: the two ran back to back, so a change
-    in the machine's speed between repetitions (a shared VM's phases) cancels out of each ratio,
-    where a ratio of the two medians would keep it."""
+    """reference time / project time of each pair of epochs: the two ran back to back, so a
+    change in the machine's speed between pairs cancels out of each ratio, where a ratio of the
+    two medians would keep it."""
     return [r / p for p, r in zip(project_s, reference_s)]
 
 
+def bench_project(cfg: Config, variant: str, folder: Path) -> Path:
+    """A small project of the bench's own in folder: this variant only, BENCH_EPOCHS epochs, a
+    subset of the prepared data, the same judge; returns its params file."""
+    raw = cfg.model_dump(mode="json")
+    raw["seeds"] = [cfg.seeds[0]]
+    raw["train"]["epochs"] = BENCH_EPOCHS
+    raw["variants"] = {variant: {k: v for k, v in raw["variants"][variant].items() if k != "epochs"}}
+    raw["mlflow"]["tracking_uri"] = None  # the folder's own store
+    folder.mkdir(parents=True, exist_ok=True)
+    params = folder / "params.yaml"
+    with open(params, "w") as fh:
+        YAML(typ="safe", pure=True).dump(raw, fh)
+    bench = load_config(params)
+    data = load_prepared(cfg.prepared_dataset)
+    keep = slice(0, min(BENCH_IMAGES, len(data.y_train)))
+    save_prepared(Dataset(data.x_train[keep], data.y_train[keep], data.x_test, data.y_test, data.class_names,
+                          data.source, data.source_sha256), bench.prepared_dataset, bench.prepared_facts)
+    if cfg.judge_dir.is_dir():
+        shutil.copytree(cfg.judge_dir, bench.judge_dir, dirs_exist_ok=True)
+    return params
+
+
+def run_worker(mode: str, params: Path, variant: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
+    result = subprocess.run([sys.executable, "-m", "tools.bench.worker", mode, str(params), variant], cwd=REPO,
+                            env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"bench worker {mode} {variant} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def stage_images_per_second(cfg: Config, variant: str) -> float | None:
+    """The last train stage's median img/s over its epochs after the first (its history.csv)."""
+    path = cfg.history_file(variant, cfg.seeds[0])
+    if not path.is_file():
+        return None
+    with open(path, newline="") as fh:
+        rates = [float(row["images_per_sec"]) for row in csv.DictReader(fh)][1:]
+    return statistics.median(rates) if rates else None
+
+
 def bench_variant(cfg: Config, variant: str, peak: dict, tmp: Path) -> dict:
-    run = set_up(cfg, variant, cfg.seeds[0])  # as the train stage sets up
-    settings, options, gan, data = run.settings, cfg.variant(variant), run.gan, run.data
-    dataset, _ = make_dataset(data, run.images_per_step, settings.seed, gan.conditional, 0, 1,
-                              gan.batches_per_step, run.execution.replicas)
-    dataset = dataset.repeat()
-    reference = reference_step(gan, options, settings.batch_size)
-    project_s, reference_s, steps = time_alternating(gan, dataset, reference)
-    images = steps * run.images_per_step
+    params = bench_project(cfg, variant, tmp / variant)
+    extra = run_worker("extras", params, variant)
+    project_s, reference_s = [], []
+    for round_ in range(ROUNDS):
+        order = ("project", "reference") if round_ % 2 == 0 else ("reference", "project")
+        for mode in order:
+            seconds = run_worker(mode, params, variant)["epoch_seconds"][1:]  # the first epoch traces
+            (project_s if mode == "project" else reference_s).extend(seconds)
+    images = extra["steps_per_epoch"] * extra["images_per_step"]
     project_rate = [images / s for s in project_s]
-    flops = step_flops(gan, options, settings.batch_size)
-    gflops = flops * steps / statistics.median(project_s) / 1e9
-    input_rate = input_images_per_second(dataset, steps, run.images_per_step)
+    gflops = extra["gflop_per_step"] * extra["steps_per_epoch"] / statistics.median(project_s)
+    stage = stage_images_per_second(cfg, variant)
     result = {
-        "family": options.family, "execution": run.execution.describe(),
-        "batch_size": settings.batch_size, "images_per_step": run.images_per_step,
-        "steps_per_repetition": steps, "repetitions": REPETITIONS, "project_img_s": _spread(project_rate),
-        "gflop_per_step": flops / 1e9, "achieved_gflops": gflops, "share_of_peak": gflops / peak["peak_gflops"],
+        **{k: extra[k] for k in ("family", "execution", "batch_size", "images_per_step", "gflop_per_step",
+                                 "per_epoch_overhead_s", "input_img_s")},
+        "images_per_epoch": images, "epochs_timed": len(project_s),
+        "project_epoch_s": project_s, "project_img_s": _spread(project_rate),
+        "stage_img_s": stage, "bench_vs_stage": statistics.median(project_rate) / stage if stage else None,
+        "achieved_gflops": gflops, "share_of_peak": gflops / peak["peak_gflops"],
         "share_of_measured_peak": gflops / peak["measured_gemm_gflops"],
-        "per_epoch_overhead_s": epoch_overheads(cfg, gan, data, settings, tmp),
-        "input_img_s": input_rate, "input_headroom": input_rate / statistics.median(project_rate),
+        "input_headroom": extra["input_img_s"] / statistics.median(project_rate),
     }
     if reference_s:
         ratios = paired_ratios(project_s, reference_s)
-        result |= {"reference_img_s": _spread([images / s for s in reference_s]),
-                   "ratio": statistics.median(ratios), "ratio_spread": _spread(ratios)}
+        result |= {"reference_epoch_s": reference_s, "reference_img_s": _spread([images / s for s in reference_s]),
+                   "ratios": ratios, "ratio": statistics.median(ratios), "ratio_spread": _spread(ratios)}
     return result
-
-
-def time_alternating(gan: GAN, dataset, reference) -> tuple[list[float], list[float], int]:
-    """Seconds of REPETITIONS repetitions of the project's step and of the reference (none
-    without one), alternating, each going first every other time; and the steps in each."""
-    iterator = iter(dataset)
-    gan.fit(dataset, epochs=1, steps_per_epoch=2, verbose=0)  # trace
-    if reference is not None:
-        _time_reference(reference, iterator, 2)  # trace
-        probe = _time_reference(reference, iterator, 2) / 2
-    else:
-        probe = _time_project(gan, dataset, 2) / 2
-    steps = max(3, int(SECONDS_PER_REPETITION / max(probe, 1e-3)))
-    project_s, reference_s = [], []
-    for repetition in range(REPETITIONS):
-        if reference is not None and repetition % 2:
-            reference_s.append(_time_reference(reference, iterator, steps))
-        project_s.append(_time_project(gan, dataset, steps))
-        if reference is not None and not repetition % 2:
-            reference_s.append(_time_reference(reference, iterator, steps))
-    return project_s, reference_s, steps
 
 
 def input_images_per_second(dataset, steps: int, images_per_step: int) -> float:
