@@ -4,6 +4,7 @@ else (from .ganlab/stage_times.jsonl and the train summaries), and a no-op `dvc 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -56,14 +57,16 @@ def noop_repro_seconds(root: Path, repetitions: int = 3) -> float | None:
     dvc = Path(sys.executable).parent / "dvc"
     if not dvc.exists() or not (root / "dvc.lock").is_file():
         return None
-    dry = subprocess.run([str(dvc), "repro", "--dry"], cwd=root, capture_output=True, text=True)
+    # The stages call `python`: the venv's, also when the bench was started without `make`.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    dry = subprocess.run([str(dvc), "repro", "--dry"], cwd=root, env=env, capture_output=True, text=True)
     if dry.returncode != 0 or not only_check_runs(dry.stdout):
         print("bench: the workspace is not reproduced (run `make repro`): no-op `dvc repro` not timed", flush=True)
         return None
     times = []
     for _ in range(repetitions):
         started = time.perf_counter()
-        result = subprocess.run([str(dvc), "repro"], cwd=root, capture_output=True, text=True)
+        result = subprocess.run([str(dvc), "repro"], cwd=root, env=env, capture_output=True, text=True)
         times.append(time.perf_counter() - started)
         if result.returncode != 0 or not only_check_runs(result.stdout):
             return None
