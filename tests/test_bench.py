@@ -94,12 +94,18 @@ def test_reference_loop_trains_the_same_networks(family, params, npz_file):
     batch = 4
     images = np.random.default_rng(0).uniform(-1, 1, (batch * gan.batches_per_step, 32, 32, 1)).astype("float32")
     element = (images, np.array([0, 1, 2, 0] * gan.batches_per_step)) if gan.conditional else images
-    before = [w.numpy().copy() for w in (gan.generator.trainable_weights[0], gan.discriminator.trainable_weights[0])]
-    reference_step(gan, options, batch)(element)
-    after = [w.numpy() for w in (gan.generator.trainable_weights[0], gan.discriminator.trainable_weights[0])]
+    reference = reference_step(gan, options, batch)
+    # Copies in Keras' own layers (no fused BatchNormalization), starting from the GAN's weights.
+    for copy, network in ((reference.generator, gan.generator), (reference.discriminator, gan.discriminator)):
+        assert not any(type(layer).__module__.startswith("ganlab") for layer in copy.layers)
+        assert all(np.array_equal(a, b) for a, b in zip(copy.get_weights(), network.get_weights()))
+    before = [w.numpy().copy() for w in (reference.generator.trainable_weights[0],
+                                         reference.discriminator.trainable_weights[0])]
+    reference.step(element)
+    after = [w.numpy() for w in (reference.generator.trainable_weights[0], reference.discriminator.trainable_weights[0])]
     assert not np.array_equal(before[0], after[0]) and not np.array_equal(before[1], after[1])
     if family == "wgan":
-        assert all(np.abs(w.numpy()).max() <= options.clip + 1e-7 for w in gan.discriminator.trainable_weights)
+        assert all(np.abs(w.numpy()).max() <= options.clip + 1e-7 for w in reference.discriminator.trainable_weights)
     assert step_flops(gan, options, batch) > 3 * batch * forward_flops(gan.generator)
     keras.backend.clear_session()
 

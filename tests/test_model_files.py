@@ -40,3 +40,21 @@ def test_the_file_carries_no_time_and_loads_back(tmp_path):
     x = np.random.default_rng(0).standard_normal((3, 6)).astype("float32")
     assert np.array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]  # no temporary files left
+
+
+def test_the_fused_batchnorm_is_saved_as_keras_own(tmp_path):
+    # The project's layer would otherwise be written under its module, and the file would load
+    # only where ganlab is importable.
+    from ganlab.fused_norm import BatchNormalization
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4), BatchNormalization()])
+    save_model(model, tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        config = json.loads(archive.read("config.json"))
+    norm = config["config"]["layers"][-1]
+    assert (norm["module"], norm["class_name"], norm["registered_name"]) == ("keras.layers", "BatchNormalization", None)
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert type(loaded.layers[-1]) is keras.layers.BatchNormalization
+    x = np.random.default_rng(0).normal(size=(3, 6)).astype("float32")
+    np.testing.assert_array_equal(loaded(x, training=False), model(x, training=False))

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import keras
 
+from ganlab.fused_norm import with_keras_layers
+
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the zip format's earliest date, as Keras uses for its other entries
 
 
@@ -37,10 +39,11 @@ def _renumber_shared_objects(value, numbers: dict[int, int]):
 
 
 def save_model(model: keras.Model, path: Path) -> None:
-    """model.save(path), then the zip rewritten without timestamps; replaced atomically."""
+    """model.save(path), then the zip rewritten without timestamps and with Keras' own layer
+classes; replaced atomically."""
     path = Path(path)
     raw = path.with_name(path.stem + ".unsorted.keras")
-    model.save(raw)
+    with_keras_layers(model).save(raw)
     tmp = path.with_name(path.stem + ".tmp.keras")
     with zipfile.ZipFile(raw) as source, zipfile.ZipFile(tmp, "w") as target:
         for info in sorted(source.infolist(), key=lambda i: i.filename):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from ganlab.fused_norm import BatchNormalization
+
 KERAS2_LEAKY_SLOPE = 0.3
 # Output layers compute in float32 under a mixed-precision policy (ganlab.devices), as Keras
 # advises: the tanh images and the logits the losses take keep their precision.
@@ -23,12 +25,12 @@ def dcgan_generator(noise_dim: int, image_size: int, channels: int = 1) -> keras
         [
             keras.Input((noise_dim,)),
             layers.Dense(base * base * 256),
-            layers.BatchNormalization(),
+            BatchNormalization(),
             layers.LeakyReLU(0.2),
             layers.Reshape((base, base, 256)),
-            layers.BatchNormalization(),
+            BatchNormalization(),
             layers.Conv2DTranspose(64, 5, strides=2, padding="same"),
-            layers.BatchNormalization(),
+            BatchNormalization(),
             layers.LeakyReLU(KERAS2_LEAKY_SLOPE),
             layers.Conv2DTranspose(channels, 5, strides=2, padding="same", activation="tanh", dtype=OUTPUT_DTYPE),
         ],
@@ -63,15 +65,15 @@ def acgan_generator(noise_dim: int, num_classes: int, image_size: int, channels:
     label = keras.Input((num_classes,), name="label")
     x = layers.Concatenate()([noise, label])
     x = layers.Dense(base * base * 256, activation="relu")(x)
-    x = layers.BatchNormalization()(x)
+    x = BatchNormalization()(x)
     x = layers.Reshape((base, base, 256))(x)
-    x = layers.BatchNormalization()(x)
+    x = BatchNormalization()(x)
     x = layers.UpSampling2D()(x)
     x = layers.Conv2D(128, 3, padding="same", activation="relu")(x)
-    x = layers.BatchNormalization()(x)
+    x = BatchNormalization()(x)
     x = layers.UpSampling2D()(x)
     x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
-    x = layers.BatchNormalization()(x)
+    x = BatchNormalization()(x)
     image = layers.Conv2D(channels, 3, padding="same", activation="tanh", dtype=OUTPUT_DTYPE)(x)
     return keras.Model([noise, label], image, name="generator")
 
@@ -87,7 +89,7 @@ def acgan_discriminator(image_size: int, num_classes: int, channels: int = 1) ->
     x = layers.Dropout(0.5)(x)
     for filters, strides in ((64, 1), (128, 2), (256, 1)):
         x = layers.Conv2D(filters, 3, strides=strides, padding="same")(x)
-        x = layers.BatchNormalization()(x)
+        x = BatchNormalization()(x)
         x = layers.LeakyReLU(0.2)(x)
         x = layers.Dropout(0.5)(x)
     x = layers.Flatten()(x)

@@ -23,6 +23,7 @@ from ganlab import devices
 from ganlab.checkpoints import Checkpoint, fingerprint, read_checkpoint, restore_checkpoint, save_checkpoint
 from ganlab.config import BEST_GENERATOR, Config, ConfigError, RunSettings, grid_name, run_name
 from ganlab.data import Dataset, load_prepared, to_unit_range
+from ganlab.fused_norm import with_keras_layers
 from ganlab.gans.base import GAN
 from ganlab.gans.build import build_gan
 from ganlab.gans.options import DataSpec
@@ -354,7 +355,8 @@ def save_generators(out: Config, run: Setup, rows: list[dict], logger: RunLogger
         logger.log_files([out.best_generator_file(variant, seed)], "best_generator")
     save_model(run.gan.generator, out.generator_file(variant, seed))
     out.model_card_file(variant, seed).write_text(json.dumps(card, indent=2) + "\n")
-    logger.log_generator(run.gan.generator, card, *example_io(run.gan, noise, settings.grid_size))
+    # Logged in Keras' own layers: the MLflow model loads without this project.
+    logger.log_generator(with_keras_layers(run.gan.generator), card, *example_io(run.gan, noise, settings.grid_size))
     logger.log_files([out.history_file(variant, seed)])
 
 

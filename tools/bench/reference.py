@@ -1,14 +1,17 @@
 """The reference: a train step written the way the TensorFlow DCGAN tutorial writes one (a
-`tf.function` over a Python loop, tf.keras losses), on the project's own networks, keyed by
-family. A family without an entry has no reference: the bench times it without a ratio."""
+`tf.function` over a Python loop, tf.keras losses), on the project's networks built from Keras'
+own layers, keyed by family. A family without an entry has no reference: the bench times it
+without a ratio."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import keras
 import tensorflow as tf
 
+from ganlab.fused_norm import with_keras_layers
 from ganlab.gans.base import GAN
 
 
@@ -22,10 +25,10 @@ def _bce():
     return tf.keras.losses.BinaryCrossentropy(from_logits=True)
 
 
-def dcgan_step(gan: GAN, options, batch: int, g_opt, d_opt):
+def dcgan_step(G: keras.Model, D: keras.Model, gan: GAN, options, batch: int, g_opt, d_opt):
     """The tutorial's DCGAN step, with the targets of label smoothing and the instance noise of
     the stabilised variants when their options ask for them."""
-    G, D, noise_dim, bce = gan.generator, gan.discriminator, gan.noise_dim, _bce()
+    noise_dim, bce = gan.noise_dim, _bce()
     real_t, fake_t, gen_t = getattr(options, "alpha", 1.0), 0.0, 1.0
     if getattr(options, "two_sided", False):
         fake_t, gen_t = 1.0 - options.alpha, options.alpha
@@ -54,8 +57,8 @@ def dcgan_step(gan: GAN, options, batch: int, g_opt, d_opt):
     return step
 
 
-def acgan_step(gan: GAN, options, batch: int, g_opt, d_opt):
-    G, D, noise_dim, bce = gan.generator, gan.discriminator, gan.noise_dim, _bce()
+def acgan_step(G: keras.Model, D: keras.Model, gan: GAN, options, batch: int, g_opt, d_opt):
+    noise_dim, bce = gan.noise_dim, _bce()
     sce = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     classes = gan.num_classes
 
@@ -79,10 +82,10 @@ def acgan_step(gan: GAN, options, batch: int, g_opt, d_opt):
     return step
 
 
-def critic_step(gan: GAN, options, batch: int, g_opt, d_opt):
+def critic_step(G: keras.Model, D: keras.Model, gan: GAN, options, batch: int, g_opt, d_opt):
     """WGAN's Algorithm 1 (clipping when the options have `clip`) or WGAN-GP's (a penalty when
     they have `gp_weight`): n_critic critic steps, then one generator step."""
-    G, D, noise_dim = gan.generator, gan.discriminator, gan.noise_dim
+    noise_dim = gan.noise_dim
     n_critic, clip, gp_weight = options.n_critic, getattr(options, "clip", None), getattr(options, "gp_weight", 0.0)
 
     @tf.function
@@ -113,7 +116,7 @@ def critic_step(gan: GAN, options, batch: int, g_opt, d_opt):
     return step
 
 
-# family -> builder(gan, options, batch, g_optimizer, d_optimizer) -> step(dataset element)
+# family -> builder(G, D, gan, options, batch, g_optimizer, d_optimizer) -> step(dataset element)
 REFERENCE_LOOPS: dict[str, Callable] = {
     "dcgan": dcgan_step, "smoothed": dcgan_step, "noised": dcgan_step,
     "acgan": acgan_step,
@@ -121,12 +124,20 @@ REFERENCE_LOOPS: dict[str, Callable] = {
 }
 
 
-def reference_step(gan: GAN, options, batch: int):
-    """The family's reference step on the same networks (fresh optimisers of the same kind and
-    settings), a function of one dataset element; None for a family without a reference."""
+@dataclass(frozen=True)
+class Reference:
+    step: Callable  # step(dataset element)
+    generator: keras.Model
+    discriminator: keras.Model
+
+
+def reference_step(gan: GAN, options, batch: int) -> Reference | None:
+    """The family's reference step on copies of the GAN's networks in Keras' own layers (same
+    weights, fresh optimisers of the same kind and settings); None for a family without one."""
     builder = REFERENCE_LOOPS.get(options.family)
     if builder is None:
         return None
-    g_opt = _fresh_optimizer(gan.g_optimizer, gan.generator.trainable_variables)
-    d_opt = _fresh_optimizer(gan.d_optimizer, gan.discriminator.trainable_variables)
-    return builder(gan, options, batch, g_opt, d_opt)
+    generator, discriminator = with_keras_layers(gan.generator), with_keras_layers(gan.discriminator)
+    g_opt = _fresh_optimizer(gan.g_optimizer, generator.trainable_variables)
+    d_opt = _fresh_optimizer(gan.d_optimizer, discriminator.trainable_variables)
+    return Reference(builder(generator, discriminator, gan, options, batch, g_opt, d_opt), generator, discriminator)

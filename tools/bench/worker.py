@@ -39,8 +39,8 @@ def reference(params: Path, variant: str) -> dict:
 
     cfg = load_config(params)
     run = set_up(cfg, variant, cfg.seeds[0])
-    step = reference_step(run.gan, cfg.variant(variant), run.settings.batch_size)
-    if step is None:
+    reference = reference_step(run.gan, cfg.variant(variant), run.settings.batch_size)
+    if reference is None:
         return {"epoch_seconds": []}
     seconds = []
     for epoch in range(run.settings.epochs):  # the tutorial: for epoch ...: for batch in dataset: step(batch)
@@ -48,7 +48,7 @@ def reference(params: Path, variant: str) -> dict:
                                   epoch + 1, run.gan.batches_per_step, run.execution.replicas)
         started = time.perf_counter()
         for batch in dataset:
-            step(batch)
+            reference.step(batch)
         seconds.append(time.perf_counter() - started)
     return {"epoch_seconds": seconds, "epochs": run.settings.epochs}
 
