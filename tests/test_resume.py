@@ -69,12 +69,19 @@ def test_same_params_same_weights_and_metrics(tmp_path, params, npz_file):
 
 
 @pytest.mark.slow
-def test_killed_training_resumes_into_the_same_run_and_ends_identical(tmp_path, params, npz_file):
+@pytest.mark.parametrize("variant, block, epochs", [
+    # Instance noise with decay: Adam's state, the seed generators and the schedule must all resume.
+    ("noised", {"family": "noised", "decay": True}, 6),
+    # The options beyond the study: G's weight average (in its optimizer), spectral norm's power
+    # iteration vectors, DiffAugment's draws and R1 must all resume too.
+    ("dcgan_options", {"family": "dcgan", "ema": 0.9, "spectral_norm": True, "r1": 1.0,
+                       "diffaugment": ["color", "translation", "cutout"]}, 4),
+], ids=["noised", "dcgan_options"])
+def test_killed_training_resumes_into_the_same_run_and_ends_identical(tmp_path, params, npz_file, variant, block,
+                                                                       epochs):
     from mlflow.tracking import MlflowClient
 
-    # Instance noise with decay: Adam's state, the seed generators and the schedule must all resume.
-    epochs, variant = 6, "noised"
-    variants = {variant: {"family": "noised", "decay": True}}
+    variants = {variant: block}
     # With an FID every 2 epochs: the best generator so far must survive the kill too.
     reference = make_project(tmp_path / "reference", params, npz_file, variants, epochs, fid_every=2)
     killed = make_project(tmp_path / "killed", params, npz_file, variants, epochs, fid_every=2)
@@ -116,3 +123,15 @@ def test_killed_training_resumes_into_the_same_run_and_ends_identical(tmp_path, 
     assert run.data.tags.get("resumed") == "true"
     steps = [m.step for m in client.get_metric_history(run.info.run_id, "g_loss")]
     assert sorted(steps) == list(range(1, epochs + 1))  # every epoch once: none lost, none twice
+
+
+def test_an_averaged_run_saves_the_average_and_the_raw_generator(tmp_path, params, npz_file):
+    import keras
+
+    project = make_project(tmp_path / "p", params, npz_file, {"ema": {"family": "dcgan", "ema": 0.9}}, epochs=1)
+    train(project, "ema")
+    folder = project / "models" / "ema" / "seed0"
+    average = keras.models.load_model(folder / "generator.keras")
+    raw = keras.models.load_model(folder / "generator_raw.keras")
+    assert [w.shape for w in average.get_weights()] == [w.shape for w in raw.get_weights()]
+    assert not np.allclose(average.get_weights()[0], raw.get_weights()[0])

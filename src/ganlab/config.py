@@ -22,6 +22,7 @@ PARAMS_FILE = "params.yaml"
 # File names inside the folders of params.yaml's `paths:`, used through Config's methods below.
 GENERATOR = "generator.keras"
 BEST_GENERATOR = "generator_best.keras"
+RAW_GENERATOR = "generator_raw.keras"  # with `ema`: the weights before averaging
 MODEL_CARD = "model_card.json"
 JUDGE_MODEL = "judge.keras"
 JUDGE_FACTS = "judge.json"
@@ -241,6 +242,10 @@ class Config(Strict):
     def generator_file(self, variant: str, seed: int) -> Path:
         """The generator after the last epoch."""
         return self.model_dir(variant, seed) / GENERATOR
+
+    def raw_generator_file(self, variant: str, seed: int) -> Path:
+        """With `ema`: the generator's own weights after the last epoch (generator_file is the average)."""
+        return self.model_dir(variant, seed) / RAW_GENERATOR
 
     def best_generator_file(self, variant: str, seed: int) -> Path:
         """The generator of the epoch with the lowest training FID."""

@@ -54,6 +54,14 @@ def gradient_penalty(gradients):
     return ops.mean(ops.square(norms - 1.0))
 
 
+def r1_penalty(gradients, weight: float):
+    """(weight / 2) E[||grad_x D(x)||^2] over a batch of real images: the zero-centred penalty R1
+    of Mescheder, Geiger and Nowozin 2018, "Which Training Methods for GANs do actually
+    Converge?", eq. 9. `gradients` has the batch on axis 0."""
+    flat = ops.reshape(gradients, (ops.shape(gradients)[0], -1))
+    return 0.5 * weight * ops.mean(ops.sum(ops.square(flat), axis=1))
+
+
 def critic_accuracy(real_scores, fake_scores):
     """A critic has no decision threshold, so "accuracy" here is relative to the other batch:
     the share of real images scored above the mean fake score, and the share of fakes scored

@@ -96,3 +96,14 @@ def acgan_discriminator(image_size: int, num_classes: int, channels: int = 1) ->
     source = layers.Dense(1, name="source", dtype=OUTPUT_DTYPE)(x)
     label = layers.Dense(num_classes, name="label", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(image, [source, label], name="discriminator")
+
+
+def spectrally_normalised(discriminator: keras.Model) -> keras.Model:
+    """The network with every conv and dense kernel spectrally normalised (Miyato et al. 2018),
+    by Keras' SpectralNormalization: one power iteration per training call, the kernel
+    replaced by kernel / sigma. Built anew (fresh weights, the same initialisers)."""
+    def clone(layer):
+        copy = type(layer).from_config(layer.get_config())
+        return layers.SpectralNormalization(copy) if isinstance(copy, (layers.Conv2D, layers.Dense)) else copy
+
+    return keras.models.clone_model(discriminator, clone_function=clone)

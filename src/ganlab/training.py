@@ -197,13 +197,15 @@ class EpochReporter(keras.callbacks.Callback):
         row["images_per_sec"] = self.steps * self.images_per_step / seconds
         row["epoch_seconds"] = seconds
         row["fid"] = float("nan")
-        # First: FID, the best-generator copy and the grid all use inference-mode statistics.
+        # First: FID, the best-generator copy and the grid all use the sampling generator (the
+        # weight average with `ema`) with inference-mode statistics.
+        self.model.load_average()
         self.model.calibrate_batchnorm(*self.calibration)
         if self.fid is not None and (step % self.settings.fid_every == 0 or step == self.settings.epochs):
             row["fid"] = self.fid(self.model)
             if row["fid"] < best_fid(self.rows)[0]:
                 # Before the checkpoint: a checkpoint never names a best generator not on disk.
-                save_model(self.model.generator, self.paths["checkpoint"] / BEST_GENERATOR)
+                save_model(self.model.sampler, self.paths["checkpoint"] / BEST_GENERATOR)
         self.rows.append(row)
 
         grid = sample_grid(self.model, self.noise, self.settings.grid_size)
@@ -340,7 +342,8 @@ def training_fid(cfg: Config, run: Setup) -> TrainingFid | None:
 
 
 def save_generators(out: Config, run: Setup, rows: list[dict], logger: RunLogger, noise: np.ndarray) -> None:
-    """The last generator, the best one (lowest training FID) and the model card; logged too."""
+    """The last generator (the weight average with `ema`, and then the raw one too), the best
+    one (lowest training FID) and the model card; logged too."""
     variant, seed, settings = run.settings.variant, run.settings.seed, run.settings
     card = {
         "variant": variant, "seed": seed, "family": settings.family, "noise_dim": settings.noise_dim,
@@ -353,10 +356,12 @@ def save_generators(out: Config, run: Setup, rows: list[dict], logger: RunLogger
         shutil.copy2(out.checkpoint_dir(variant, seed) / BEST_GENERATOR, out.best_generator_file(variant, seed))
         card |= {"best_fid": fid_value, "best_fid_epoch": fid_epoch}
         logger.log_files([out.best_generator_file(variant, seed)], "best_generator")
-    save_model(run.gan.generator, out.generator_file(variant, seed))
+    save_model(run.gan.sampler, out.generator_file(variant, seed))
+    if run.gan.averaged_generator is not None:  # `ema`: the average above, the raw weights here
+        save_model(run.gan.generator, out.raw_generator_file(variant, seed))
     out.model_card_file(variant, seed).write_text(json.dumps(card, indent=2) + "\n")
     # Logged in Keras' own layers: the MLflow model loads without this project.
-    logger.log_generator(with_keras_layers(run.gan.generator), card, *example_io(run.gan, noise, settings.grid_size))
+    logger.log_generator(with_keras_layers(run.gan.sampler), card, *example_io(run.gan, noise, settings.grid_size))
     logger.log_files([out.history_file(variant, seed)])
 
 

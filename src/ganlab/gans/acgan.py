@@ -17,7 +17,7 @@ import tensorflow as tf
 from keras import ops
 
 from ganlab.data import DataError
-from ganlab.gans.base import SHARED_METRICS, GAN
+from ganlab.gans.base import SHARED_METRICS, GAN, discriminator_network
 from ganlab.gans.options import ACGANVariant, DataSpec
 from ganlab.losses import (auxiliary_class_loss, class_accuracy, discriminator_accuracy,
                            minimax_discriminator_loss, minimax_generator_loss)
@@ -44,11 +44,11 @@ class ACGAN(GAN):
             lambda n: keras.random.randint((n,), 0, self.num_classes, seed=self.seed_generator), batch)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator([noise, self.one_hot(fake_labels)], training=True)
-            real_source, real_class = self.discriminator(real, training=True)
-            fake_source, fake_class = self.discriminator(fake, training=True)
+            (real_source, real_class), penalty = self.real_scores(self.augment(real))
+            fake_source, fake_class = self.discriminator(self.augment(fake), training=True)
             fake_class_loss = auxiliary_class_loss(fake_labels, fake_class)
             d_loss = (minimax_discriminator_loss(real_source, fake_source)
-                      + auxiliary_class_loss(labels, real_class) + fake_class_loss)
+                      + auxiliary_class_loss(labels, real_class) + fake_class_loss + penalty)
             g_loss = minimax_generator_loss(fake_source) + fake_class_loss
             d_target = self.gradient_loss(d_loss, self.d_optimizer)
             g_target = self.gradient_loss(g_loss, self.g_optimizer)
@@ -79,12 +79,13 @@ def build(options: ACGANVariant, data: DataSpec, noise_dim: int, seed: int, tota
                         "keep more classes (data.classes) or remove the acgan variant")
     gan = ACGAN(
         acgan_generator(noise_dim, data.num_classes, data.image_size, data.channels),
-        acgan_discriminator(data.image_size, data.num_classes, data.channels),
+        discriminator_network(options, acgan_discriminator(data.image_size, data.num_classes, data.channels)),
         noise_dim=noise_dim, seed=seed, total_steps=total_steps, options=options, num_classes=data.num_classes,
         name=options.family,
     )
     gan.compile(
-        d_optimizer=keras.optimizers.Adam(options.learning_rate, options.beta_1, options.beta_2),
-        g_optimizer=keras.optimizers.Adam(options.learning_rate, options.beta_1, options.beta_2),
+        d_optimizer=keras.optimizers.Adam(options.d_lr, options.beta_1, options.beta_2),
+        g_optimizer=keras.optimizers.Adam(options.g_lr, options.beta_1, options.beta_2,
+                                             **options.g_optimizer_averaging),
     )
     return gan

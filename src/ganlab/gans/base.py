@@ -7,6 +7,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ganlab.augment import diff_augment
+from ganlab.losses import r1_penalty
+from ganlab.models import spectrally_normalised
+
 SHARED_METRICS = ("g_loss", "d_loss", "d_acc_real", "d_acc_fake")
 
 
@@ -24,6 +28,7 @@ class GAN(keras.Model):
                  total_steps: int = 1, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
+        self.averaged_generator = None  # see compile
         self.discriminator = discriminator
         self.noise_dim = noise_dim
         # All randomness inside train steps draws from here, so it is seeded and checkpointed.
@@ -36,6 +41,32 @@ class GAN(keras.Model):
         super().compile(**kwargs)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
+        # With a moving average of G's weights (the option `ema`, kept by G's optimizer), a
+        # second network holds the average: it samples (grids, FID, the saved generator).
+        self.averaged_generator = None
+        if g_optimizer.use_ema:
+            self.averaged_generator = keras.models.clone_model(self.generator)
+            self.averaged_generator.set_weights(self.generator.get_weights())
+
+    @property
+    def sampler(self) -> keras.Model:
+        """The network that makes the samples: the weight average when there is one."""
+        return self.generator if self.averaged_generator is None else self.averaged_generator
+
+    def load_average(self) -> None:
+        """Copy the optimizer's moving averages of G's weights into the averaged generator (its
+        BatchNorm statistics come from calibrate_batchnorm). Nothing without `ema`."""
+        if self.averaged_generator is None:
+            return
+        optimizer = getattr(self.g_optimizer, "inner_optimizer", self.g_optimizer)
+        if not optimizer.built:  # no step taken: the average is the initial weights
+            self.averaged_generator.set_weights(self.generator.get_weights())
+            return
+        position = {id(v): i for i, v in enumerate(self.generator.trainable_variables)}
+        targets = self.averaged_generator.trainable_variables
+        # Keras keeps one average per variable the optimizer updates, in the order it was built with.
+        for variable, average in zip(optimizer._trainable_variables, optimizer._model_variables_moving_average):
+            targets[position[id(variable)]].assign(average)
 
     @property
     def metrics(self):
@@ -63,6 +94,33 @@ class GAN(keras.Model):
             return draw(batch_size)
         start = context.replica_id_in_sync_group * batch_size
         return draw(batch_size * replicas)[start:start + batch_size]
+
+    def augment(self, images):
+        """DiffAugment (ganlab.augment) of a batch D is about to see, with the variant's policy
+        (`diffaugment`); the batch itself without one. Its random draws come from the GAN's
+        seeded stream, each image its own (sliced per replica like every other draw)."""
+        policy = getattr(getattr(self, "options", None), "diffaugment", ())
+        if not policy:
+            return images
+        batch = tf.shape(images)[0]
+
+        def rand(tail, low, high, dtype="float32"):
+            uniform = keras.random.randint if dtype == "int32" else keras.random.uniform
+            return self.replica_rows(lambda n: uniform((n, *tail), low, high, seed=self.seed_generator), batch)
+
+        return diff_augment(images, policy, rand)
+
+    def real_scores(self, real):
+        """D's outputs on the real batch it sees, and the R1 penalty on them (the option `r1`,
+        ganlab.losses.r1_penalty, on the real/fake output); a penalty of 0 without it."""
+        weight = getattr(getattr(self, "options", None), "r1", 0.0)
+        if not weight:
+            return self.discriminator(real, training=True), 0.0
+        with tf.GradientTape() as tape:
+            tape.watch(real)
+            outputs = self.discriminator(real, training=True)
+            source = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+        return outputs, r1_penalty(tape.gradient(source, real), weight)
 
     @staticmethod
     def gradient_loss(loss, optimizer: keras.optimizers.Optimizer):
@@ -99,7 +157,7 @@ class GAN(keras.Model):
 
     def generate(self, noise: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """Images in [-1, 1] for the given noise (and labels, for conditional families)."""
-        return keras.ops.convert_to_numpy(self.generator(self.generator_inputs(noise, labels), training=False))
+        return keras.ops.convert_to_numpy(self.sampler(self.generator_inputs(noise, labels), training=False))
 
     def calibrate_batchnorm(self, noise: np.ndarray, labels: np.ndarray | None = None) -> None:
         """Precise BatchNorm: set the generator's moving statistics to those of one large fixed
@@ -110,12 +168,17 @@ class GAN(keras.Model):
         inference-mode samples can be far off (the study's AC-GAN gave near-black images after
         6 short epochs). Training never reads these statistics, so this changes no training step.
         """
-        norms = [layer for layer in self.generator.layers if isinstance(layer, keras.layers.BatchNormalization)]
+        norms = [layer for layer in self.sampler.layers if isinstance(layer, keras.layers.BatchNormalization)]
         momenta = [layer.momentum for layer in norms]
         try:
             for layer in norms:
                 layer.momentum = 0.0  # moving statistic := this batch's statistic
-            self.generator(self.generator_inputs(noise, labels), training=True)
+            self.sampler(self.generator_inputs(noise, labels), training=True)
         finally:
             for layer, momentum in zip(norms, momenta):
                 layer.momentum = momentum
+
+
+def discriminator_network(options, network: keras.Model) -> keras.Model:
+    """A family's discriminator as its options want it: spectrally normalised with `spectral_norm`."""
+    return spectrally_normalised(network) if getattr(options, "spectral_norm", False) else network

@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from ganlab.gans.base import GAN
+from ganlab.gans.base import GAN, discriminator_network
 from ganlab.gans.options import DataSpec, DCGANVariant
 from ganlab.losses import discriminator_accuracy, minimax_discriminator_loss, minimax_generator_loss
 from ganlab.models import dcgan_discriminator, dcgan_generator
@@ -35,10 +35,10 @@ class DCGAN(GAN):
         noise = self.sample_noise(tf.shape(real)[0])
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(noise, training=True)
-            seen_real, seen_fake = self.discriminator_inputs(real, fake)
-            real_logits = self.discriminator(seen_real, training=True)
+            seen_real, seen_fake = self.discriminator_inputs(self.augment(real), self.augment(fake))
+            real_logits, penalty = self.real_scores(seen_real)
             fake_logits = self.discriminator(seen_fake, training=True)
-            d_loss = minimax_discriminator_loss(real_logits, fake_logits, self.real_target, self.fake_target)
+            d_loss = minimax_discriminator_loss(real_logits, fake_logits, self.real_target, self.fake_target) + penalty
             g_loss = minimax_generator_loss(fake_logits, self.generator_target)
             d_target = self.gradient_loss(d_loss, self.d_optimizer)
             g_target = self.gradient_loss(g_loss, self.g_optimizer)
@@ -54,7 +54,7 @@ def build_dcgan(cls: type[DCGAN], options: DCGANVariant, data: DataSpec, noise_d
                 total_steps: int) -> DCGAN:
     gan = cls(
         dcgan_generator(noise_dim, data.image_size, data.channels),
-        dcgan_discriminator(data.image_size, data.channels),
+        discriminator_network(options, dcgan_discriminator(data.image_size, data.channels)),
         noise_dim=noise_dim,
         seed=seed,
         total_steps=total_steps,
@@ -62,8 +62,9 @@ def build_dcgan(cls: type[DCGAN], options: DCGANVariant, data: DataSpec, noise_d
         name=options.family,
     )
     gan.compile(
-        d_optimizer=keras.optimizers.Adam(options.learning_rate, options.beta_1, options.beta_2),
-        g_optimizer=keras.optimizers.Adam(options.learning_rate, options.beta_1, options.beta_2),
+        d_optimizer=keras.optimizers.Adam(options.d_lr, options.beta_1, options.beta_2),
+        g_optimizer=keras.optimizers.Adam(options.g_lr, options.beta_1, options.beta_2,
+                                             **options.g_optimizer_averaging),
     )
     return gan
 

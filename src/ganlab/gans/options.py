@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ganlab.strict import PositiveFloat, PositiveInt, Strict
 
@@ -43,6 +43,24 @@ class VariantSettings(Strict):
     family: str
     epochs: PositiveInt | None = None  # overrides train.epochs
     batch_size: PositiveInt | None = None  # overrides train.batch_size
+    # Two time-scale update rule (Heusel et al. 2017, "GANs Trained by a Two Time-Scale Update
+    # Rule Converge to a Local Nash Equilibrium"): each network's own learning rate; unset, the
+    # family's learning_rate.
+    d_learning_rate: PositiveFloat | None = None
+    g_learning_rate: PositiveFloat | None = None
+    # An exponential moving average of the generator's weights with this decay (Yazici et al.
+    # 2019, "The Unusual Effectiveness of Averaging in GAN Training"): grids, FID and the saved
+    # generator are the average's; the raw generator is saved beside it.
+    ema: Annotated[float, Field(gt=0, lt=1)] | None = None
+    # DiffAugment (Zhao et al. 2020): the same differentiable, randomly drawn transformations of
+    # real and generated images before D, in this order (ganlab.augment); empty: none.
+    diffaugment: list[Literal["color", "translation", "cutout"]] = []
+    # Spectral normalisation of D's conv and dense kernels (Miyato et al. 2018, "Spectral
+    # Normalization for Generative Adversarial Networks"), as Keras' SpectralNormalization.
+    spectral_norm: bool = False
+    # R1 (Mescheder, Geiger and Nowozin 2018, "Which Training Methods for GANs do actually
+    # Converge?", eq. 9): (r1 / 2) E[||grad_x D(x)||^2] on real images added to D's loss; 0: off.
+    r1: Annotated[float, Field(ge=0)] = 0.0
 
     @property
     def batches_per_step(self) -> int:
@@ -53,6 +71,21 @@ class VariantSettings(Strict):
     def conditional(self) -> bool:
         """Whether the generator is asked for a class (and needs at least two)."""
         return False
+
+    @property
+    def d_lr(self) -> float:
+        """The discriminator's (critic's) learning rate."""
+        return self.d_learning_rate or self.learning_rate
+
+    @property
+    def g_lr(self) -> float:
+        """The generator's learning rate."""
+        return self.g_learning_rate or self.learning_rate
+
+    @property
+    def g_optimizer_averaging(self) -> dict:
+        """Keras optimizer arguments that keep the moving average of G's weights (`ema`)."""
+        return {"use_ema": True, "ema_momentum": self.ema} if self.ema else {}
 
 
 Beta = Annotated[float, Field(ge=0, lt=1)]
@@ -114,6 +147,13 @@ class WGANVariant(VariantSettings):
     clip: PositiveFloat = 0.01
     n_critic: PositiveInt = 5
 
+    @model_validator(mode="after")
+    def _one_constraint_on_the_critic(self):
+        if self.spectral_norm or self.r1:
+            raise ValueError("wgan constrains its critic by clipping its weights; spectral_norm and r1 are other "
+                             "ways to do that: use them with wgan_gp (spectral_norm) or a minimax family, or drop them")
+        return self
+
 
 @family
 class WGANGPVariant(VariantSettings):
@@ -125,3 +165,10 @@ class WGANGPVariant(VariantSettings):
     beta_2: Beta = 0.9
     gp_weight: Annotated[float, Field(ge=0)] = 10.0
     n_critic: PositiveInt = 5
+
+    @model_validator(mode="after")
+    def _one_gradient_penalty(self):
+        if self.r1:
+            raise ValueError("wgan_gp already penalises the critic's gradient (gp_weight); r1 would be a second "
+                             "penalty: drop r1, or use it with a minimax family (dcgan, smoothed, noised, acgan)")
+        return self

@@ -18,7 +18,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from ganlab.gans.base import SHARED_METRICS, GAN
+from ganlab.gans.base import SHARED_METRICS, GAN, discriminator_network
 from ganlab.gans.options import DataSpec, WGANGPVariant, WGANVariant
 from ganlab.losses import critic_accuracy, wasserstein_critic_loss, wasserstein_generator_loss
 from ganlab.models import dcgan_discriminator, dcgan_generator
@@ -38,6 +38,8 @@ class WGAN(GAN):
 
     def critic_step(self, real):
         fake = self.generator(self.sample_noise(tf.shape(real)[0]), training=True)
+        # What the critic sees (the gradient penalty's interpolates too): DiffAugment's view.
+        real, fake = self.augment(real), self.augment(fake)
         with tf.GradientTape() as tape:
             real_scores = self.discriminator(real, training=True)
             fake_scores = self.discriminator(fake, training=True)
@@ -59,7 +61,7 @@ class WGAN(GAN):
 
         with tf.GradientTape() as tape:
             fake = self.generator(self.sample_noise(batch), training=True)
-            g_loss = wasserstein_generator_loss(self.discriminator(fake, training=True))
+            g_loss = wasserstein_generator_loss(self.discriminator(self.augment(fake), training=True))
             g_target = self.gradient_loss(g_loss, self.g_optimizer)
         grads = tape.gradient(g_target, self.generator.trainable_weights)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
@@ -73,7 +75,7 @@ def build_wgan(cls: type[WGAN], options: WGANVariant | WGANGPVariant, data: Data
                g_optimizer: keras.optimizers.Optimizer) -> WGAN:
     gan = cls(
         dcgan_generator(noise_dim, data.image_size, data.channels),
-        dcgan_discriminator(data.image_size, data.channels),
+        discriminator_network(options, dcgan_discriminator(data.image_size, data.channels)),
         noise_dim=noise_dim, seed=seed, total_steps=total_steps, options=options, name=options.family,
     )
     clip = getattr(options, "clip", None)
@@ -89,6 +91,6 @@ def build_wgan(cls: type[WGAN], options: WGANVariant | WGANGPVariant, data: Data
 def build(options: WGANVariant, data: DataSpec, noise_dim: int, seed: int, total_steps: int) -> GAN:
     return build_wgan(
         WGAN, options, data, noise_dim, seed, total_steps,
-        d_optimizer=keras.optimizers.RMSprop(options.learning_rate),
-        g_optimizer=keras.optimizers.RMSprop(options.learning_rate),
+        d_optimizer=keras.optimizers.RMSprop(options.d_lr),
+        g_optimizer=keras.optimizers.RMSprop(options.g_lr, **options.g_optimizer_averaging),
     )

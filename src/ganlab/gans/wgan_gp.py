@@ -37,6 +37,7 @@ class WGANGP(WGAN):
 def build(options: WGANGPVariant, data: DataSpec, noise_dim: int, seed: int, total_steps: int) -> GAN:
     return build_wgan(
         WGANGP, options, data, noise_dim, seed, total_steps,
-        d_optimizer=keras.optimizers.Adam(options.learning_rate, options.beta_1, options.beta_2),
-        g_optimizer=keras.optimizers.Adam(options.learning_rate, options.beta_1, options.beta_2),
+        d_optimizer=keras.optimizers.Adam(options.d_lr, options.beta_1, options.beta_2),
+        g_optimizer=keras.optimizers.Adam(options.g_lr, options.beta_1, options.beta_2,
+                                             **options.g_optimizer_averaging),
     )
