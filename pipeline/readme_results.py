@@ -1,4 +1,5 @@
-"""Fill the README's results section from the results table (run by `make repro`)."""
+"""Fill the README's generated sections, the results table and the study's claims answered
+(run by `make repro`)."""
 
 import sys
 from pathlib import Path
@@ -8,11 +9,14 @@ from ganlab.results import splice_results
 
 
 def main(readme: Path = Path("README.md")) -> None:
-    table = load_config().results_table_file
-    if not table.is_file():
-        sys.exit(f"error: {table} does not exist; run the evaluate stage first (dvc repro evaluate)")
-    readme.write_text(splice_results(readme.read_text(), table.read_text().strip()))
-    print(f"updated the results table in {readme}")
+    cfg = load_config()
+    text = readme.read_text()
+    for section, source, stage in (("results", cfg.results_table_file, "evaluate"), ("claims", cfg.claims_file, "report")):
+        if not source.is_file():
+            sys.exit(f"error: {source} does not exist; run the {stage} stage first (dvc repro {stage})")
+        text = splice_results(text, source.read_text().strip(), section)
+    readme.write_text(text)
+    print(f"updated the results table and the claims in {readme}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import pytest
 from scipy import linalg
 
 from ganlab.metrics import (class_shares, classifier_score, density_coverage, frechet_distance,
-                            kernel_distance, label_accuracy, precision_recall)
+                            kernel_distance, label_accuracy, precision_recall, recognisable, share_entropy)
 
 
 def gaussian(rng, mean, cov, n=200_000):
@@ -127,6 +127,29 @@ def test_classifier_score_bounds():
 def test_class_shares_and_label_accuracy():
     assert class_shares(np.array([0, 0, 2, 2, 2, 1]), 4).tolist() == pytest.approx([2 / 6, 1 / 6, 3 / 6, 0])
     assert label_accuracy(np.array([0, 1, 2, 3]), np.array([0, 1, 0, 3])) == 0.75
+
+
+def test_recognisable_is_the_share_with_one_class_at_or_above_the_threshold():
+    probs = np.array([
+        [0.90, 0.05, 0.05],  # exactly the threshold: counts (a strict > would miss it)
+        [0.89, 0.11, 0.00],  # just below
+        [0.05, 0.05, 0.90],  # any class, not only the first (a p[:, 0] would miss it)
+        [0.34, 0.33, 0.33],  # unsure
+    ])
+    assert recognisable(probs) == 0.5
+    assert recognisable(probs, threshold=0.3) == 1.0
+    with pytest.raises(ValueError, match="expected"):
+        recognisable(np.zeros(3))
+
+
+def test_share_entropy_is_one_for_uniform_shares_and_zero_for_one_class():
+    assert share_entropy(np.full(5, 0.2)) == pytest.approx(1.0)
+    assert share_entropy(np.array([1.0, 0, 0, 0])) == 0.0
+    # two classes at 3/4 and 1/4, over log 2: (3/4 log 4/3 + 1/4 log 4) / log 2
+    expected = (0.75 * np.log(4 / 3) + 0.25 * np.log(4)) / np.log(2)
+    assert share_entropy(np.array([0.75, 0.25])) == pytest.approx(expected)
+    # counts are normalised: the same as shares
+    assert share_entropy(np.array([3.0, 1.0])) == pytest.approx(expected)
 
 
 def test_bad_feature_shapes_are_refused():

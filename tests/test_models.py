@@ -159,3 +159,12 @@ def test_acgan_networks_match_the_spec():
     assert [(c.filters, c.strides) for c in convs] == [(32, (2, 2)), (64, (1, 1)), (128, (2, 2)), (256, (1, 1))]
     assert [layer.rate for layer in d.layers if type(layer).__name__ == "Dropout"] == [0.5] * 4
     assert [tuple(o.shape[1:]) for o in d.outputs] == [(1,), (5,)]
+
+
+def test_discriminator_saturation_counts_fakes_at_or_below_one_percent():
+    from ganlab.losses import discriminator_saturation
+
+    limit = np.log(0.01 / 0.99)  # the logit of p(real) = 0.01
+    logits = np.array([[limit - 3], [limit], [limit + 0.01], [0.0]], "float32")
+    # the first two are saturated (at or below 1 %); a threshold on the logit 0 would count none
+    assert float(discriminator_saturation(logits)) == pytest.approx(0.5)

@@ -160,7 +160,8 @@ def test_mlflow_run_carries_params_tags_curves_grids_and_model(repro):
         assert logged["data.source"] == "npz" and logged["epochs"] == "2" and logged["batch_size"] == "16"
         assert logged["options.learning_rate"] == "0.0001"
 
-        for key in ("g_loss", "d_loss", "d_acc_real", "d_acc_fake", "fid"):
+        for key in ("g_loss", "d_loss", "d_acc_real", "d_acc_fake", "g_grad_norm", "d_saturation", "fid",
+                    "recognisable", "class_entropy", "images_seen", "train_seconds"):
             assert [m.step for m in client.get_metric_history(run.info.run_id, key)] == [1, 2]
 
         images = [a.path for a in client.list_artifacts(run.info.run_id, "images")]
@@ -197,7 +198,8 @@ def test_report_page_shows_every_figure_kind_and_the_metrics_file(repro):
     media = page_media(page)
     names = {p.name for p in media}
     for figure in ("class_samples.png", "last_grids.png", "accuracy.png", "losses.png", "stabilisers.png",
-                   "fid.png", "final_metrics.png", "progress_dcgan.gif", "progress_acgan.gif"):
+                   "fid.png", "gradients.png", "coverage.png", "final_metrics.png", "progress_dcgan.gif",
+                   "progress_acgan.gif"):
         assert figure in names, figure
     for path in media:
         assert path.is_file(), f"{path} is linked from the page but missing"
@@ -215,8 +217,14 @@ def test_report_page_shows_every_figure_kind_and_the_metrics_file(repro):
         row = text.split(f'<tr data-variant="{variant}">', 1)[1].split("</tr>", 1)[0]
         assert f'<td data-metric="fid">{values["fid"]:.3f} &plusmn; {values["fid_ci95"]:.3f}</td>' in row
     assert '<tr data-variant="real_test (reference)">' in text
-    # The stabiliser section states its verdict with the numbers (dcgan only here: no stabiliser).
-    assert "no DCGAN baseline and stabilised variant" in text
+    # The claims this run can answer (no stabiliser or WGAN here: AC-GAN's and every variant's
+    # coverage), each with a verdict on the page and in the Markdown the README gets.
+    claims = (project / "reports" / "claims.md").read_text()
+    for claim in ("AC-GAN (acgan) makes the class it is asked for.", "dcgan covers every class (no mode collapse)."):
+        assert claim in claims and claim.replace("'", "&#x27;") in text
+    assert "narrows the band" not in claims and "over 2 training seeds" in claims
+    listed = [line for line in claims.splitlines() if line.startswith("- **")]
+    assert len(listed) == 3 and text.count('<li data-verdict="') == 2 * len(listed)  # on top and by the figure
 
 
 def test_report_page_renders_in_a_headless_browser(repro, tmp_path):

@@ -1,5 +1,6 @@
-"""The report's building blocks: intervals over seeds, the per-seed aggregation, the stabiliser
-verdict, the page's table and the animations (the whole stage: test_pipeline.py)."""
+"""The report's building blocks: intervals over seeds, the per-seed aggregation, the ranking at
+equal compute, the page's table and the animations (the whole stage: test_pipeline.py; the
+claims' verdicts: test_claims.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import tiny_params
-from ganlab.config import config_from_dict
 from ganlab.results import aggregate
-from ganlab.report import stabiliser_verdict
+from ganlab.report import equal_compute, equal_compute_text, fid_at
 from ganlab.report.figures import accuracy_gap_spread, progress_animation
 from ganlab.report.page import html_results_table
 from ganlab.stats import curve_band, mean_interval
@@ -44,22 +43,16 @@ def test_aggregate_means_every_number_and_adds_intervals_for_headline_metrics():
     assert "fid_ci95" not in aggregate(runs[:1])
 
 
-def verdict_config(params, npz_file):
-    raw = tiny_params(params, npz_file)
-    raw["variants"] = {"dcgan": {"family": "dcgan"}, "smoothed": {"family": "smoothed"},
-                       "noised": {"family": "noised"}, "wgan": {"family": "wgan"}}
-    return config_from_dict(raw)
-
-
-def test_stabiliser_verdict_states_the_numbers_and_whether_the_run_agrees(params, npz_file):
-    cfg = verdict_config(params, npz_file)
-    agrees = stabiliser_verdict(cfg, {"dcgan": [0.30], "smoothed": [0.10], "noised": [0.20], "wgan": [0.5]})
-    assert "dcgan 0.300 (baseline)" in agrees and "smoothed 0.100 (narrower)" in agrees
-    assert "agrees with the study" in agrees and "One seed only" in agrees and "wgan" not in agrees
-    partly = stabiliser_verdict(cfg, {"dcgan": [0.15], "smoothed": [0.10], "noised": [0.20], "wgan": [0.5]})
-    assert "only in part" in partly and "noised 0.200 (not narrower)" in partly
-    disagrees = stabiliser_verdict(cfg, {"dcgan": [0.05], "smoothed": [0.10], "noised": [0.20], "wgan": [0.5]})
-    assert "does not agree" in disagrees
+def test_fid_at_equal_images_seen_interpolates_between_scored_epochs():
+    # fid scored every other epoch (nan between): the line joins the scored epochs only
+    run = {"images_seen": [100.0, 200.0, 300.0, 400.0], "fid": [90.0, np.nan, 50.0, np.nan]}
+    assert fid_at(run, 200.0) == pytest.approx(70.0)  # halfway from 90 (100) to 50 (300)
+    short = {"images_seen": [100.0, 200.0], "fid": [80.0, 60.0]}
+    reach, fids = equal_compute({"long": [run, run], "short": [short]})
+    # the most images every variant saw is the short run's 200, not the long run's 400
+    assert reach == 200.0 and fids == {"long": [pytest.approx(70.0)] * 2, "short": [60.0]}
+    text = equal_compute_text({"long": [run, run], "short": [short]})
+    assert "200 images seen" in text and text.index("short 60.0") < text.index("long 70.0 &plusmn; 0.0")
 
 
 def test_accuracy_gap_spread_is_the_std_of_the_gap_over_epochs():

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import REPO, tiny_params, write_yaml
 
-TIMING = {"images_per_sec", "epoch_seconds"}
+TIMING = {"images_per_sec", "epoch_seconds", "train_seconds"}
 
 
 def checkpoint_arrays(project: Path, variant: str) -> dict[str, np.ndarray]:
@@ -123,6 +123,43 @@ def test_killed_training_resumes_into_the_same_run_and_ends_identical(tmp_path, 
     assert run.data.tags.get("resumed") == "true"
     steps = [m.step for m in client.get_metric_history(run.info.run_id, "g_loss")]
     assert sorted(steps) == list(range(1, epochs + 1))  # every epoch once: none lost, none twice
+
+
+def test_more_epochs_train_on_from_the_finished_run_and_end_identical(tmp_path, params, npz_file):
+    from mlflow.tracking import MlflowClient
+
+    from conftest import read_yaml
+    from ganlab.checkpoints import read_checkpoint
+
+    plain = {"family": "dcgan"}
+    reference = make_project(tmp_path / "reference", params, npz_file, {"dcgan": plain}, epochs=3, fid_every=1)
+    grown = make_project(tmp_path / "grown", params, npz_file,
+                         {"dcgan": plain, "decayed": {"family": "noised", "decay": True}}, epochs=2, fid_every=1)
+    train(reference, "dcgan")
+    train(grown, "dcgan"), train(grown, "decayed")
+    first_run = read_checkpoint(grown / "checkpoints" / "dcgan" / "seed0").run_id
+
+    raised = read_yaml(grown / "params.yaml")
+    raised["train"]["epochs"] = 3
+    write_yaml(raised, grown / "params.yaml")
+    assert "training on after epoch 2" in train(grown, "dcgan").stdout
+    # noised's decay spans the total epochs: 2 of 3 epochs are not 2 of 2, so it starts over
+    assert "training afresh, not on from epoch 2" in train(grown, "decayed").stdout
+    assert len(history(grown, "decayed")) == 3
+
+    assert history(grown, "dcgan") == history(reference, "dcgan")
+    final, expected = checkpoint_arrays(grown, "dcgan"), checkpoint_arrays(reference, "dcgan")
+    assert all(np.array_equal(final[k], expected[k]) for k in expected)
+    assert sorted(p.name for p in (grown / "training" / "dcgan" / "seed0" / "samples").iterdir()) == \
+        [f"epoch_{e:03d}.png" for e in range(1, 4)]
+
+    # A new MLflow run (its params say 3 epochs) that names the one it extends and holds every epoch.
+    client = MlflowClient(tracking_uri=f"sqlite:///{grown / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("ganlab")
+    runs = client.search_runs([experiment.experiment_id], "tags.variant = 'dcgan'", order_by=["start_time DESC"])
+    assert len(runs) == 2 and runs[0].data.tags["extends"] == first_run
+    assert runs[0].data.params["epochs"] == "3" and runs[0].info.status == "FINISHED"
+    assert [m.step for m in client.get_metric_history(runs[0].info.run_id, "g_loss")] == [1, 2, 3]
 
 
 def test_an_averaged_run_saves_the_average_and_the_raw_generator(tmp_path, params, npz_file):

@@ -37,7 +37,7 @@ def test_one_train_step_changes_both_networks(params, npz_file):
     batch = next(iter(dataset))
     logs = gan.train_on_batch(batch, return_dict=True)
 
-    assert set(logs) == {"g_loss", "d_loss", "d_acc_real", "d_acc_fake"}
+    assert set(logs) == {"g_loss", "d_loss", "d_acc_real", "d_acc_fake", "g_grad_norm", "d_saturation"}
     assert all(np.isfinite(v) for v in logs.values())
     for net in (gan.generator, gan.discriminator):
         for w in net.trainable_weights:

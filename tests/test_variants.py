@@ -168,3 +168,19 @@ def test_batchnorm_calibration_makes_inference_match_training_mode(family):
     assert np.allclose(gan.generate(noise, labels), batch_stats, atol=1e-4)
     assert all(layer.momentum == 0.99 for layer in gan.generator.layers
                if isinstance(layer, keras.layers.BatchNormalization))
+
+
+@pytest.mark.parametrize("family", ["dcgan", "acgan", "wgan"])
+def test_the_logged_gradient_norm_is_the_norm_of_g_s_update_under_plain_sgd(family):
+    # Under SGD a step moves G's weights by exactly lr * gradient: the update's norm over lr is the
+    # gradient's norm, measured outside the train step (a norm of D's gradient, or of a scaled
+    # loss's, would not match).
+    gan = build_gan(options(family), SPEC, NOISE_DIM, seed=0)
+    lr = 1e-3
+    gan.compile(d_optimizer=keras.optimizers.SGD(lr), g_optimizer=keras.optimizers.SGD(lr))
+    before = [np.array(w) for w in gan.generator.trainable_weights]
+    batch = real_batch(gan)
+    logs = gan.train_on_batch(*(batch if gan.conditional else (batch,)), return_dict=True)
+    moved = np.sqrt(sum(np.sum((np.array(w) - b) ** 2) for w, b in zip(gan.generator.trainable_weights, before)))
+    assert logs["g_grad_norm"] > 0
+    assert logs["g_grad_norm"] == pytest.approx(moved / lr, rel=1e-3)

@@ -51,6 +51,7 @@ class PathsConfig(Strict):
     evaluation_by_seed: str = "reports/metrics_by_seed.json"
     report: str = "reports/index.html"
     curves: str = "reports/curves.csv"
+    claims: str = "reports/claims.md"  # the study's claims answered (make repro puts it in README.md)
     bench: str = "reports/bench.json"  # `make bench`'s figures (not a pipeline output)
 
 
@@ -285,6 +286,11 @@ class Config(Strict):
     def references_file(self) -> Path:
         """The references' scores (real test images, noise) and the judge they used."""
         return self.path(self.paths.scores) / "references.json"
+
+    @property
+    def claims_file(self) -> Path:
+        """The study's claims answered, as Markdown (the report stage's; spliced into the README)."""
+        return self.path(self.paths.claims)
 
     @property
     def results_table_file(self) -> Path:

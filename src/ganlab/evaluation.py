@@ -16,7 +16,7 @@ from ganlab.config import Config
 from ganlab.data import Dataset, DataError, load_prepared, to_unit_range
 from ganlab.judge import Judge
 from ganlab.metrics import (class_shares, classifier_score, density_coverage, frechet_distance,
-                            kernel_distance, label_accuracy, precision_recall)
+                            kernel_distance, label_accuracy, precision_recall, recognisable, share_entropy)
 from ganlab.plan import evaluate_samples
 from ganlab.results import HEADLINE
 from ganlab.streams import stream
@@ -32,7 +32,8 @@ def score(cfg: Config, real_feats: np.ndarray, feats: np.ndarray, probs: np.ndar
     return {
         "fid": frechet_distance(real_feats, feats), "kid": kid, "kid_std": kid_std,
         "precision": precision, "recall": recall, "density": density, "coverage": coverage,
-        "classifier_score": classifier_score(probs),
+        "classifier_score": classifier_score(probs), "recognisable": recognisable(probs),
+        "class_entropy": share_entropy(shares),
         "class_share": {name: float(s) for name, s in zip(class_names, shares)},
     }
 

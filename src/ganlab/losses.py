@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from keras import ops
 
 
@@ -32,6 +33,18 @@ def discriminator_accuracy(real_logits, fake_logits):
     real = ops.mean(ops.cast(real_logits > 0, "float32"))
     fake = ops.mean(ops.cast(fake_logits < 0, "float32"))
     return real, fake
+
+
+# D is saturated on a fake when it gives it at most this probability of being real: there the
+# original minimax loss log(1 - D(G(z))) is flat (Goodfellow et al. 2014, sec. 3; Arjovsky and
+# Bottou 2017, sec. 2.2, the vanishing gradients the Wasserstein loss is meant to avoid).
+SATURATED_PROBABILITY = 0.01
+
+
+def discriminator_saturation(fake_logits, probability: float = SATURATED_PROBABILITY):
+    """Share of fakes that D gives a probability of being real of at most `probability`."""
+    threshold = float(np.log(probability / (1 - probability)))
+    return ops.mean(ops.cast(fake_logits <= threshold, "float32"))
 
 
 def wasserstein_critic_loss(real_scores, fake_scores):

@@ -132,3 +132,28 @@ def class_shares(predicted: np.ndarray, num_classes: int) -> np.ndarray:
 def label_accuracy(requested: np.ndarray, predicted: np.ndarray) -> float:
     """For a conditional generator: share of samples the judge puts in the requested class."""
     return float(np.mean(np.asarray(requested) == np.asarray(predicted)))
+
+
+# A sample is `recognisable` when the judge gives one class at least this probability; real test
+# images of the default data reach about 0.9 by this rule (the references' row in the report).
+RECOGNISABLE_PROBABILITY = 0.9
+
+
+def recognisable(probs: np.ndarray, threshold: float = RECOGNISABLE_PROBABILITY) -> float:
+    """Share of samples to which the judge gives one class a probability >= threshold: images
+    a classifier of the data set is sure about, the share a person could name."""
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 2 or len(p) == 0:
+        raise ValueError(f"probs: expected (N >= 1, classes), got shape {p.shape}")
+    return float(np.mean(p.max(axis=1) >= threshold))
+
+
+def share_entropy(shares: np.ndarray) -> float:
+    """Entropy of the class shares over log(number of classes): 1 when every class gets the same
+    share, 0 when one class takes every sample (mode collapse)."""
+    s = np.asarray(shares, dtype=np.float64)
+    if s.ndim != 1 or len(s) < 2:
+        raise ValueError(f"shares: expected one share per class (at least 2), got shape {s.shape}")
+    s = s / s.sum()
+    nonzero = s[s > 0]
+    return float((nonzero * np.log(1 / nonzero)).sum() / np.log(len(s)))

@@ -32,6 +32,8 @@ METRICS = (
     Metric("density", "density", False),
     Metric("coverage", "coverage", False),
     Metric("classifier_score", "classifier score", False),
+    Metric("recognisable", "recognisable", False),
+    Metric("class_entropy", "class entropy", False),
     Metric("class_accuracy", "class accuracy", False),
 )
 HEADLINE = tuple(m.key for m in METRICS)
@@ -117,13 +119,19 @@ def results_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-RESULTS_START, RESULTS_END = "<!-- results:start -->", "<!-- results:end -->"
+def markers(section: str) -> tuple[str, str]:
+    """The README's start and end markers of a generated section ("results", "claims")."""
+    return f"<!-- {section}:start -->", f"<!-- {section}:end -->"
 
 
-def splice_results(readme: str, table: str) -> str:
-    """README text with the part between the results markers replaced by the table."""
-    if RESULTS_START not in readme or RESULTS_END not in readme:
-        raise ValueError(f"README has no {RESULTS_START} ... {RESULTS_END} section to fill")
-    head, rest = readme.split(RESULTS_START, 1)
-    _, tail = rest.split(RESULTS_END, 1)
-    return f"{head}{RESULTS_START}\n{table}\n{RESULTS_END}{tail}"
+RESULTS_START, RESULTS_END = markers("results")
+
+
+def splice_results(readme: str, table: str, section: str = "results") -> str:
+    """README text with the part between a section's markers replaced by the text."""
+    start, end = markers(section)
+    if start not in readme or end not in readme:
+        raise ValueError(f"README has no {start} ... {end} section to fill")
+    head, rest = readme.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{table}\n{end}{tail}"

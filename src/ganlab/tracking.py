@@ -205,9 +205,10 @@ def _keras_requirements() -> list[str]:
 
 @contextmanager
 def training_run(cfg: Config, variant: str, seed: int, data_facts: dict,
-                 run_id: str | None = None) -> Iterator[RunLogger]:
-    """An MLflow run named after the variant and seed (or, resuming, the run it started); KILLED
-    if the block is interrupted, FAILED if it raises."""
+                 run_id: str | None = None, extends: str | None = None) -> Iterator[RunLogger]:
+    """An MLflow run named after the variant and seed (or, resuming, the run it started; a run
+    trained on for more epochs names the one it extends); KILLED if the block is interrupted,
+    FAILED if it raises."""
     import mlflow
 
     uri = tracking_uri(cfg)
@@ -217,7 +218,7 @@ def training_run(cfg: Config, variant: str, seed: int, data_facts: dict,
         mlflow.set_tag("resumed", "true")
     else:
         run = mlflow.start_run(experiment_id=experiment_id, run_name=cfg.run_name(variant, seed),
-                               tags=run_tags(cfg, variant, seed, data_facts))
+                               tags=run_tags(cfg, variant, seed, data_facts) | ({"extends": extends} if extends else {}))
         mlflow.log_params(run_params(cfg, variant, seed))
     try:
         yield RunLogger(run.info.run_id)

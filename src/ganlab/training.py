@@ -29,7 +29,7 @@ from ganlab.gans.build import build_gan
 from ganlab.gans.options import DataSpec
 from ganlab.grids import image_grid
 from ganlab.judge import Judge
-from ganlab.metrics import frechet_distance
+from ganlab.metrics import class_shares, frechet_distance, label_accuracy, recognisable, share_entropy
 from ganlab.model_files import save_model
 from ganlab.plan import step_problem
 from ganlab.streams import stream
@@ -103,26 +103,40 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
-class TrainingFid:
-    """A cheap FID during training: judge features of fixed noise's samples against a fixed
-    subset of the training images (the same every epoch, so the curve shows progress)."""
+class TrainingScores:
+    """Cheap scores during training, on judge features and probabilities of fixed noise's
+    samples (the same every epoch, so the curves show progress): FID against a fixed subset of
+    the training images, the `recognisable` share, the entropy of the class shares (mode
+    coverage) and, for a conditional generator, the share in the class asked for."""
 
     def __init__(self, judge: Judge, data: Dataset, settings: RunSettings):
         count = min(settings.fid_samples, len(data.y_train))
         pick = stream("training_fid_pick", settings.seed).choice(len(data.y_train), count, replace=False)
         self.judge = judge
+        self.num_classes = data.num_classes
         self.real_feats, _ = judge(to_unit_range(data.x_train[pick]))
         self.noise = stream("training_fid_noise", settings.seed).standard_normal((count, settings.noise_dim))
         self.noise = self.noise.astype(np.float32)
         self.labels = np.arange(count) % data.num_classes
 
-    def __call__(self, gan: GAN) -> float:
+    @staticmethod
+    def keys(conditional: bool) -> tuple[str, ...]:
+        """The history columns it fills, in order."""
+        return ("fid", "recognisable", "class_entropy", *(("class_accuracy",) if conditional else ()))
+
+    def __call__(self, gan: GAN) -> dict[str, float]:
         labels = self.labels if gan.conditional else None
         images = np.concatenate([
             gan.generate(self.noise[i:i + 500], None if labels is None else labels[i:i + 500])
             for i in range(0, len(self.noise), 500)
         ])
-        return frechet_distance(self.real_feats, self.judge(images)[0])
+        feats, probs = self.judge(images)
+        predicted = probs.argmax(axis=1)
+        scores = {"fid": frechet_distance(self.real_feats, feats), "recognisable": recognisable(probs),
+                  "class_entropy": share_entropy(class_shares(predicted, self.num_classes))}
+        if labels is not None:
+            scores["class_accuracy"] = label_accuracy(labels, predicted)
+        return scores
 
 
 def calibration_batch(settings: RunSettings, num_classes: int, conditional: bool,
@@ -177,9 +191,9 @@ class EpochReporter(keras.callbacks.Callback):
 
     def __init__(self, settings: RunSettings, steps: int, images_per_step: int, noise: np.ndarray,
                  history: list[dict], paths: dict[str, Path], logger: RunLogger, run_fingerprint: str,
-                 fid: TrainingFid | None, calibration: tuple[np.ndarray, np.ndarray | None]):
+                 scores: TrainingScores | None, calibration: tuple[np.ndarray, np.ndarray | None]):
         super().__init__()
-        self.fid = fid
+        self.scores = scores
         self.calibration = calibration
         self.settings, self.steps, self.noise, self.logger = settings, steps, noise, logger
         self.images_per_step = images_per_step
@@ -196,13 +210,16 @@ class EpochReporter(keras.callbacks.Callback):
         row = {"epoch": step, **{k: float(logs[k]) for k in self.model.metric_names}}
         row["images_per_sec"] = self.steps * self.images_per_step / seconds
         row["epoch_seconds"] = seconds
-        row["fid"] = float("nan")
+        # Compute axes: variants compared at equal images seen or seconds, not at equal epochs.
+        row["images_seen"] = step * self.steps * self.images_per_step
+        row["train_seconds"] = seconds + (self.rows[-1].get("train_seconds", 0.0) if self.rows else 0.0)
+        row |= dict.fromkeys(TrainingScores.keys(self.model.conditional), float("nan"))
         # First: FID, the best-generator copy and the grid all use the sampling generator (the
         # weight average with `ema`) with inference-mode statistics.
         self.model.load_average()
         self.model.calibrate_batchnorm(*self.calibration)
-        if self.fid is not None and (step % self.settings.fid_every == 0 or step == self.settings.epochs):
-            row["fid"] = self.fid(self.model)
+        if self.scores is not None and (step % self.settings.fid_every == 0 or step == self.settings.epochs):
+            row |= self.scores(self.model)
             if row["fid"] < best_fid(self.rows)[0]:
                 # Before the checkpoint: a checkpoint never names a best generator not on disk.
                 save_model(self.model.sampler, self.paths["checkpoint"] / BEST_GENERATOR)
@@ -218,14 +235,17 @@ class EpochReporter(keras.callbacks.Callback):
 
         mean_seconds = float(np.mean([r["epoch_seconds"] for r in self.rows]))
         eta = mean_seconds * (self.settings.epochs - step)
-        curves = "  ".join(f"{k} {row[k]:.3f}" for k in (*self.model.metric_names, "fid") if not np.isnan(row[k]))
+        curves = "  ".join(f"{k} {row[k]:.3f}" for k in (*self.model.metric_names, "fid", "recognisable")
+                           if not np.isnan(row[k]))
         print(f"{run_name(self.settings.variant, self.settings.seed)} epoch {step:>3}/{self.settings.epochs}  {curves}  "
               f"| {row['images_per_sec']:.0f} img/s  {seconds:.1f}s  ETA {_duration(eta)}", flush=True)
 
 
 def write_history(path: Path, rows: list[dict]) -> None:
+    # Every row's columns: a run resumed from an older checkpoint has rows without the new ones.
+    columns = list(dict.fromkeys(key for row in rows for key in row))
     with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(fh, fieldnames=columns, restval="nan")
         writer.writeheader()
         writer.writerows(rows)
 
@@ -249,10 +269,11 @@ def example_io(gan: GAN, noise: np.ndarray, grid_size: int) -> tuple:
 
 
 def resumable(checkpoint: Checkpoint | None, run_fingerprint: str, epochs: int) -> bool:
-    """A checkpoint is resumed from when it belongs to these settings and data and is unfinished;
-    a finished one means this is a deliberate rerun (`dvc repro -f`), which starts afresh."""
-    return (checkpoint is not None and checkpoint.fingerprint == run_fingerprint
-            and not checkpoint.complete and 0 < checkpoint.epoch < epochs)
+    """A checkpoint is resumed from when it belongs to these settings and data and has fewer
+    epochs than asked for: a killed run continues, and a finished one trains on when the epochs
+    were raised. A finished one at the epochs asked for means a deliberate rerun (`dvc repro
+    -f`), which starts afresh, as do fewer epochs than the checkpoint has."""
+    return checkpoint is not None and checkpoint.fingerprint == run_fingerprint and 0 < checkpoint.epoch < epochs
 
 
 @dataclass
@@ -304,10 +325,15 @@ def steps_per_call(steps: int, most: int = 8) -> int:
 
 
 def run_fingerprint(cfg: Config, run: Setup) -> str:
-    """What a checkpoint must match to be resumed: every setting of the run and the data."""
-    options = cfg.variant(run.settings.variant)
-    return fingerprint({"run": run.settings.model_dump(), "options": options.model_dump()},
-                       run.facts.get("dataset_sha256") or run.data.source_sha256)
+    """What a checkpoint must match to be resumed: every setting of the run and the data, but
+    the number of epochs, unless the training depends on it (a schedule over the total, like
+    noised's `decay`): raising the epochs then trains on from the last checkpoint, and the
+    result is the run trained that long from the start (an epoch's batches and draws depend on
+    the seed and the epoch only)."""
+    settings, options = run.settings.model_dump(), cfg.variant(run.settings.variant).model_dump()
+    if not run.gan.uses_total_steps:
+        settings.pop("epochs"), options.pop("epochs", None)
+    return fingerprint({"run": settings, "options": options}, run.facts.get("dataset_sha256") or run.data.source_sha256)
 
 
 def output_config(cfg: Config, execution: devices.Execution) -> Config:
@@ -324,21 +350,25 @@ def resume_point(cfg: Config, out: Config, run: Setup, run_fingerprint: str) -> 
     if resumable(checkpoint, run_fingerprint, run.settings.epochs):
         with run.execution.strategy.scope():
             restore_checkpoint(cfg.checkpoint_dir(variant, seed), run.gan)
-        print(f"{cfg.run_name(variant, seed)}: resuming after epoch {checkpoint.epoch} from "
+        how = "training on" if checkpoint.complete else "resuming"
+        print(f"{cfg.run_name(variant, seed)}: {how} after epoch {checkpoint.epoch} from "
               f"{cfg.checkpoint_dir(variant, seed)}", flush=True)
         return checkpoint
+    if checkpoint is not None and checkpoint.epoch < run.settings.epochs and run.gan.uses_total_steps:
+        print(f"{cfg.run_name(variant, seed)}: training afresh, not on from epoch {checkpoint.epoch}: this "
+              "variant's schedule spans the total epochs (or another setting changed)", flush=True)
     _fresh_dir(out.samples_dir(variant, seed))
     (out.checkpoint_dir(variant, seed) / BEST_GENERATOR).unlink(missing_ok=True)
     return None
 
 
-def training_fid(cfg: Config, run: Setup) -> TrainingFid | None:
+def training_scores(cfg: Config, run: Setup) -> TrainingScores | None:
     if not run.settings.fid_every:
         return None
     if not cfg.judge_model_file.is_file():
         raise ConfigError(f"train.fid_every is {run.settings.fid_every} but there is no judge at "
                           f"{cfg.judge_model_file}: run `dvc repro judge` first, or set train.fid_every: 0")
-    return TrainingFid(Judge.load(cfg.judge_model_file), run.data, run.settings)
+    return TrainingScores(Judge.load(cfg.judge_model_file), run.data, run.settings)
 
 
 def save_generators(out: Config, run: Setup, rows: list[dict], logger: RunLogger, noise: np.ndarray) -> None:
@@ -368,11 +398,12 @@ def save_generators(out: Config, run: Setup, rows: list[dict], logger: RunLogger
 def summarise(rows: list[dict], run: Setup, run_id: str | None) -> dict:
     """The last epoch's numbers, the best FID and the speed: the run's DVC metrics file."""
     settings = run.settings
-    fid = ({"fid": rows[-1]["fid"], "best_fid": best_fid(rows)[0], "best_fid_epoch": best_fid(rows)[1]}
-           if settings.fid_every else {})
+    last = rows[-1]
+    scores = ({k: last[k] for k in TrainingScores.keys(run.gan.conditional)}
+              | {"best_fid": best_fid(rows)[0], "best_fid_epoch": best_fid(rows)[1]} if settings.fid_every else {})
     return {
         "variant": settings.variant, "seed": settings.seed, "mlflow_run_id": run_id, "epochs": settings.epochs,
-        **{k: rows[-1][k] for k in run.gan.metric_names}, **fid,
+        **{k: last[k] for k in run.gan.metric_names}, **scores,
         "images_per_sec": float(np.median([r["images_per_sec"] for r in rows])),
         "train_seconds": float(sum(r["epoch_seconds"] for r in rows)),
     }
@@ -389,7 +420,7 @@ def train(cfg: Config, variant: str, seed: int) -> dict:
     for folder in (out.checkpoint_dir(variant, seed), out.training_dir(variant, seed), out.samples_dir(variant, seed)):
         folder.mkdir(parents=True, exist_ok=True)
     _fresh_dir(out.model_dir(variant, seed))
-    fid = training_fid(cfg, run)
+    scores = training_scores(cfg, run)
     dataset, _ = make_dataset(run.data, run.images_per_step, seed, run.gan.conditional, first_epoch, settings.epochs,
                               run.gan.batches_per_step, run.execution.replicas)
     noise = fixed_noise(seed, settings.grid_size**2, settings.noise_dim)
@@ -399,13 +430,18 @@ def train(cfg: Config, variant: str, seed: int) -> dict:
           f"{run.data.num_classes} classes, {settings.epochs} epochs of {run.steps} steps ({run.images_per_step} "
           f"images a step); {run.execution.describe()}", flush=True)
 
-    logged = (training_run(cfg, variant, seed, run.facts, run_id=checkpoint.run_id if checkpoint else None)
+    # A killed run resumes into its MLflow run; a finished one trained on for more epochs gets a
+    # new run (its params say the new epochs), which logs the epochs before it again.
+    extending = checkpoint is not None and checkpoint.complete
+    logged = (training_run(cfg, variant, seed, run.facts,
+                           run_id=checkpoint.run_id if checkpoint and not extending else None,
+                           extends=checkpoint.run_id if extending else None)
               if run.execution.is_chief else nullcontext(NullLogger()))
     with logged as logger:
         if checkpoint:
             logger.catch_up(history, paths["samples"])
         reporter = EpochReporter(settings, run.steps, run.images_per_step, noise, history, paths, logger,
-                                 fingerprint_, fid, calibration_batch(settings, run.data.num_classes,
+                                 fingerprint_, scores, calibration_batch(settings, run.data.num_classes,
                                                                       run.gan.conditional))
         run.gan.fit(dataset, epochs=settings.epochs, initial_epoch=first_epoch, steps_per_epoch=run.steps,
                     verbose=0, shuffle=False,  # the order is epoch_order()

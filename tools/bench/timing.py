@@ -26,7 +26,7 @@ from ganlab.checkpoints import Checkpoint, save_checkpoint
 from ganlab.config import Config, load_config
 from ganlab.data import Dataset, load_prepared, save_prepared
 from ganlab.gans.base import GAN
-from ganlab.training import TrainingFid, calibration_batch, fixed_noise, sample_grid
+from ganlab.training import TrainingScores, calibration_batch, fixed_noise, sample_grid
 
 ROUNDS = 2  # each: the project then the reference, or the other way round (alternating)
 BENCH_EPOCHS = 3  # per process; the first (tracing the step, warming the caches) is not timed
@@ -136,11 +136,11 @@ def epoch_overheads(cfg: Config, gan: GAN, data: Dataset, settings, tmp: Path) -
 
     timings = {}
     if settings.fid_every and cfg.judge_model_file.is_file():
-        fid = TrainingFid(Judge.load(cfg.judge_model_file), data, settings)
-        fid(gan)
+        scores = TrainingScores(Judge.load(cfg.judge_model_file), data, settings)
+        scores(gan)
         started = time.perf_counter()
-        fid(gan)
-        timings["fid"] = (time.perf_counter() - started) / settings.fid_every
+        scores(gan)
+        timings["scores"] = (time.perf_counter() - started) / settings.fid_every
     noise = fixed_noise(settings.seed, settings.grid_size**2, settings.noise_dim)
     calibration = calibration_batch(settings, data.num_classes, gan.conditional)
     gan.calibrate_batchnorm(*calibration)
@@ -155,7 +155,8 @@ def epoch_overheads(cfg: Config, gan: GAN, data: Dataset, settings, tmp: Path) -
     experiment = mlflow.set_experiment("bench")
     with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
         logger = RunLogger(run.info.run_id)
-        metrics = {name: 0.5 for name in (*gan.metric_names, "images_per_sec", "epoch_seconds", "fid")}
+        columns = (*gan.metric_names, "images_per_sec", "epoch_seconds", *TrainingScores.keys(gan.conditional))
+        metrics = dict.fromkeys(columns, 0.5)
         logger.log_epoch(1, metrics, grid)
         started = time.perf_counter()
         logger.log_epoch(2, metrics, grid)

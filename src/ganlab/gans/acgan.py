@@ -17,15 +17,15 @@ import tensorflow as tf
 from keras import ops
 
 from ganlab.data import DataError
-from ganlab.gans.base import SHARED_METRICS, GAN, discriminator_network
+from ganlab.gans.base import GAN, MINIMAX_METRICS, discriminator_network
 from ganlab.gans.options import ACGANVariant, DataSpec
-from ganlab.losses import (auxiliary_class_loss, class_accuracy, discriminator_accuracy,
+from ganlab.losses import (auxiliary_class_loss, class_accuracy, discriminator_accuracy, discriminator_saturation,
                            minimax_discriminator_loss, minimax_generator_loss)
 from ganlab.models import acgan_discriminator, acgan_generator
 
 
 class ACGAN(GAN):
-    metric_names = (*SHARED_METRICS, "class_acc_real", "class_acc_fake")
+    metric_names = (*MINIMAX_METRICS, "class_acc_real", "class_acc_fake")
     conditional = True
 
     def __init__(self, *args, options: ACGANVariant, num_classes: int, **kwargs):
@@ -58,6 +58,8 @@ class ACGAN(GAN):
         self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
         acc_real, acc_fake = discriminator_accuracy(real_source, fake_source)
         return self.record(g_loss=g_loss, d_loss=d_loss, d_acc_real=acc_real, d_acc_fake=acc_fake,
+                           g_grad_norm=self.gradient_norm(g_grads, self.g_optimizer),
+                           d_saturation=discriminator_saturation(fake_source),
                            class_acc_real=class_accuracy(labels, real_class),
                            class_acc_fake=class_accuracy(fake_labels, fake_class))
 

@@ -11,7 +11,10 @@ from ganlab.augment import diff_augment
 from ganlab.losses import r1_penalty
 from ganlab.models import spectrally_normalised
 
-SHARED_METRICS = ("g_loss", "d_loss", "d_acc_real", "d_acc_fake")
+# g_grad_norm: the norm of G's gradient, every family's (the Wasserstein loss's claim is about it).
+SHARED_METRICS = ("g_loss", "d_loss", "d_acc_real", "d_acc_fake", "g_grad_norm")
+# Families with a probability-valued D (BCE on logits) also log how saturated D is on fakes.
+MINIMAX_METRICS = (*SHARED_METRICS, "d_saturation")
 
 
 class GAN(keras.Model):
@@ -47,6 +50,12 @@ class GAN(keras.Model):
         if g_optimizer.use_ema:
             self.averaged_generator = keras.models.clone_model(self.generator)
             self.averaged_generator.set_weights(self.generator.get_weights())
+
+    @property
+    def uses_total_steps(self) -> bool:
+        """Whether a train step depends on the total steps (a schedule over the training): then
+        a run cannot be extended to more epochs, only trained afresh."""
+        return False
 
     @property
     def sampler(self) -> keras.Model:
@@ -131,6 +140,12 @@ class GAN(keras.Model):
         if replicas > 1:
             loss = loss / replicas
         return optimizer.scale_loss(loss)
+
+    def gradient_norm(self, grads, optimizer: keras.optimizers.Optimizer):
+        """The global norm of a gradient of `gradient_loss`, undone of its replica division and
+        loss scale: on one device, the norm of the loss's own gradient."""
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        return tf.linalg.global_norm(grads) * replicas / optimizer.scale_loss(1.0)
 
     def use_loss_scaling(self) -> None:
         """Dynamic loss scaling for each of the two optimisers (mixed float16)."""

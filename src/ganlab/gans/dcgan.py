@@ -10,13 +10,15 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from ganlab.gans.base import GAN, discriminator_network
+from ganlab.gans.base import GAN, MINIMAX_METRICS, discriminator_network
 from ganlab.gans.options import DataSpec, DCGANVariant
-from ganlab.losses import discriminator_accuracy, minimax_discriminator_loss, minimax_generator_loss
+from ganlab.losses import (discriminator_accuracy, discriminator_saturation, minimax_discriminator_loss,
+                           minimax_generator_loss)
 from ganlab.models import dcgan_discriminator, dcgan_generator
 
 
 class DCGAN(GAN):
+    metric_names = MINIMAX_METRICS
     # BCE targets: D wants real -> real_target, fake -> fake_target; G wants fake -> generator_target.
     real_target = 1.0
     fake_target = 0.0
@@ -47,7 +49,9 @@ class DCGAN(GAN):
         self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
         self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
         acc_real, acc_fake = discriminator_accuracy(real_logits, fake_logits)
-        return self.record(g_loss=g_loss, d_loss=d_loss, d_acc_real=acc_real, d_acc_fake=acc_fake)
+        return self.record(g_loss=g_loss, d_loss=d_loss, d_acc_real=acc_real, d_acc_fake=acc_fake,
+                           g_grad_norm=self.gradient_norm(g_grads, self.g_optimizer),
+                           d_saturation=discriminator_saturation(fake_logits))
 
 
 def build_dcgan(cls: type[DCGAN], options: DCGANVariant, data: DataSpec, noise_dim: int, seed: int,

@@ -24,6 +24,10 @@ class NoisedDCGAN(DCGAN):
         self.noise_fake = options.apply_to == "both"
         self.decay = options.decay
 
+    @property
+    def uses_total_steps(self) -> bool:
+        return self.decay
+
     def noise_scale(self):
         """max_std now: constant, or falling linearly from max_std to 0 over the training."""
         if not self.decay:

@@ -67,6 +67,7 @@ class WGAN(GAN):
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
         mean = lambda values: ops.mean(ops.stack(values))  # noqa: E731
         return self.record(g_loss=g_loss, d_loss=mean(losses), wasserstein=mean(estimates),
+                           g_grad_norm=self.gradient_norm(grads, self.g_optimizer),
                            d_acc_real=mean(accs_real), d_acc_fake=mean(accs_fake))
 
 

@@ -11,16 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ganlab import claims
+from ganlab.atomic import write_text
+from ganlab.claims import BASELINE, STABILISERS
 from ganlab.config import GRID_GLOB, Config, run_name
 from ganlab.data import Dataset, load_prepared
 from ganlab.report import figures
 from ganlab.report.page import Section, html_results_table, render_page, write_page
 from ganlab.results import METRICS
 from ganlab.stats import mean_interval
-
-# The study's baseline and the two stabilisers it compares with it (by family, so renamed or
-# extra variants of these families are included).
-BASELINE, STABILISERS = "dcgan", ("smoothed", "noised")
 # The final-metrics figure's panels: every headline metric that every variant has.
 FINAL_METRICS = {m.key: m.label + (" (lower is better)" if m.lower_is_better else "")
                  for m in METRICS if m.key != "class_accuracy"}
@@ -45,49 +44,51 @@ def read_history(path: Path) -> dict[str, list[float]]:
     return {key: [float(r[key]) if r[key] != "" else np.nan for r in rows] for key in rows[0]}
 
 
+# The columns of the long curves table (dvc plots), in order: every run's per-epoch curves.
+CURVES = ("images_seen", "train_seconds", "g_loss", "d_loss", "d_acc_real", "d_acc_fake", "g_grad_norm",
+          "d_saturation", "fid", "recognisable", "class_entropy", "class_accuracy")
+
+
 def write_curves(histories: figures.Histories, seeds: list[int], path: Path) -> Path:
     """One row per run and epoch, every curve a column (empty where a family has none)."""
-    keys = ["g_loss", "d_loss", "d_acc_real", "d_acc_fake", "fid"]
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["variant", "seed", "run", "epoch", *keys])
+        writer.writerow(["variant", "seed", "run", "epoch", *CURVES])
         for variant, runs in histories.items():
             for seed, run in zip(seeds, runs):
                 for i, epoch in enumerate(run["epoch"]):
-                    values = [run[k][i] if k in run else np.nan for k in keys]
+                    values = [run[k][i] if k in run else np.nan for k in CURVES]
                     writer.writerow([variant, seed, run_name(variant, seed), int(epoch),
                                      *["" if np.isnan(v) else f"{v:.6g}" for v in values]])
     return path
 
 
-def stabiliser_verdict(cfg: Config, spread: dict[str, list[float]]) -> str:
-    """The study's claim, checked on this run, in words and numbers."""
-    family = {name: cfg.variant(name).family for name in spread}
-    baselines = [n for n in spread if family[n] == BASELINE]
-    treated = [n for n in spread if family[n] in STABILISERS]
-    if not baselines or not treated:
-        return "This run has no DCGAN baseline and stabilised variant to compare."
-    base = baselines[0]
-    base_mean, base_ci = mean_interval(spread[base])
+def fid_at(run: dict[str, list[float]], images: float) -> float:
+    """A run's in-training FID at `images` images seen, linear between its scored epochs."""
+    xs, ys = np.asarray(run["images_seen"]), np.asarray(run["fid"])
+    scored = ~np.isnan(ys)
+    return float(np.interp(images, xs[scored], ys[scored]))
 
-    def fmt(name):
-        mean, ci = mean_interval(spread[name])
-        return f"{html.escape(name)} {mean:.3f}" + (f" &plusmn; {ci:.3f}" if ci is not None else "")
 
-    narrower = [n for n in treated if np.mean(spread[n]) < base_mean]
-    parts = [f"Standard deviation over the epochs of d_acc_real &minus; d_acc_fake: {fmt(base)} (baseline)"]
-    parts += [fmt(n) + (" (narrower)" if n in narrower else " (not narrower)") for n in treated]
-    if len(narrower) == len(treated):
-        verdict = "This run agrees with the study: every stabiliser narrows the band."
-    elif narrower:
-        verdict = (f"This run agrees only in part: {', '.join(map(html.escape, narrower))} narrows the band, "
-                   f"{', '.join(html.escape(n) for n in treated if n not in narrower)} does not.")
-    else:
-        verdict = "This run does not agree with the study: no stabiliser narrows the band."
-    if len(cfg.seeds) < 2:
-        verdict += " One seed only: run with several seeds (params.yaml seeds) before trusting the difference."
-    return "; ".join(parts) + ". " + verdict
+def equal_compute(histories: figures.Histories) -> tuple[float, dict[str, list[float]]]:
+    """(images seen, per-seed FIDs at it): every variant's in-training FID at the most images
+    that every variant has seen, the variants' ranking at equal compute."""
+    reach = min(min(run["images_seen"][-1] for run in runs) for runs in histories.values())
+    return reach, {v: [fid_at(run, reach) for run in runs] for v, runs in histories.items()}
+
+
+def equal_compute_text(histories: figures.Histories) -> str:
+    if not all("images_seen" in runs[0] and "fid" in runs[0] for runs in histories.values()):
+        return ""
+    reach, fids = equal_compute(histories)
+    ranked = sorted(fids, key=lambda v: np.mean(fids[v]))
+    cells = []
+    for v in ranked:
+        mean, half = mean_interval(fids[v])
+        cells.append(f"{html.escape(v)} {mean:.1f}" + (f" &plusmn; {half:.1f}" if half is not None else ""))
+    return (f" Ranked at equal compute, by the in-training FID at {reach:,.0f} images seen (the most every "
+            f"variant saw; linear between scored epochs): " + ", ".join(cells) + ".")
 
 
 def _model_cards(cfg: Config, seed: int) -> dict[str, dict]:
@@ -102,6 +103,7 @@ class Inputs:
     seeds: list[int]
     histories: dict[str, list[list[dict]]]
     evaluation: dict
+    scores: dict[str, list[dict]]  # per variant: every seed's evaluate results
     grids: dict[str, list[Path]]  # of the first seed, per variant
     column_titles: dict[str, list[str]]  # conditional variants: their grids' columns
 
@@ -114,10 +116,12 @@ def read_inputs(cfg: Config) -> Inputs:
         raise ValueError(f"{cfg.evaluation_file} does not cover variants {missing} / seeds {seeds}: "
                          "run `dvc repro evaluate` first")
     cards = _model_cards(cfg, first)
+    by_seed = json.loads(cfg.evaluation_by_seed_file.read_text())["runs"]
     return Inputs(
         data=load_prepared(cfg.prepared_dataset), seeds=seeds,
         histories={v: [read_history(cfg.history_file(v, s)) for s in seeds] for v in cfg.variants},
         evaluation=evaluation,
+        scores={v: [by_seed[v][str(s)] for s in seeds] for v in cfg.variants},
         grids={v: sorted(cfg.samples_dir(v, first).glob(GRID_GLOB)) for v in cfg.variants},
         column_titles={v: card["class_names"] for v, card in cards.items() if card.get("conditional")},
     )
@@ -139,15 +143,28 @@ def draw_figures(cfg: Config, inputs: Inputs, spread: dict) -> dict[str, Path]:
         "losses": figures.curves(histories, {"g_loss": "generator", "d_loss": "discriminator (critic)"}, "loss",
                                  "Generator and discriminator loss per epoch", out / "losses.png"),
         "stabilisers": figures.stabilisers(compared or histories, spread, out / "stabilisers.png"),
-        "fid": figures.fid_curves(histories, out / "fid.png"),
+        "fid": figures.quality_curves(histories, out / "fid.png"),
+        "gradients": figures.epoch_panels(
+            histories, {"g_grad_norm": ("norm of G's gradient (log scale)", True),
+                        "d_saturation": ("share of fakes D gives p(real) <= 0.01", False)},
+            "Vanishing gradients: G's gradient and D's saturation per epoch", out / "gradients.png"),
+        "coverage": figures.epoch_panels(
+            histories, {"class_entropy": ("entropy of the class shares (1: every class alike)", False),
+                        "class_accuracy": ("conditional: judge agrees with the class asked for", False)},
+            "Mode coverage per epoch (judge's classes of the in-training samples)", out / "coverage.png"),
         "metrics": figures.final_metrics(bars, evaluation["references"], FINAL_METRICS, out / "final_metrics.png"),
     }
 
 
 def sections(cfg: Config, inputs: Inputs, written: dict[str, Path], animations: dict[str, list[Path]],
-             spread: dict) -> list[Section]:
+             answers: list[claims.Answer]) -> list[Section]:
     data, first = inputs.data, inputs.seeds[0]
+    def listed(*topics: str) -> str:
+        return "<ul>" + "".join(a.html() for a in answers if not topics or a.topic in topics) + "</ul>"
+
+    rule = claims.markdown([], len(inputs.seeds)).strip()
     return [
+        Section("The study's claims", html.escape(rule), html_block=listed()),
         Section("The data", f"{len(data.y_train)} training images of {len(data.class_names)} classes: "
                 + html.escape(", ".join(data.class_names)) + ".", [written["data"]]),
         Section("Samples after the last epoch", "Each variant's fixed-noise grid after its last epoch (seed "
@@ -157,11 +174,21 @@ def sections(cfg: Config, inputs: Inputs, written: dict[str, Path], animations: 
                 "score.", [written["accuracy"]]),
         Section("Losses", "Generator and discriminator (critic) loss per epoch; the Wasserstein critics' loss "
                 "is the negative Wasserstein estimate.", [written["losses"]]),
-        Section("With and without the stabilisers", stabiliser_verdict(cfg, spread), [written["stabilisers"]]),
+        Section("With and without the stabilisers", "Claim (a) of the study: label smoothing and instance "
+                "noise narrow the band of D's accuracy and steady the losses.", [written["stabilisers"]],
+                html_block=listed(claims.STABILISED)),
+        Section("Vanishing gradients", "Claim (b): the Wasserstein loss keeps the generator's gradient from "
+                "vanishing. The norm of G's gradient (of its own loss, each family's scale) per epoch, and how "
+                "often D is sure a fake is fake.", [written["gradients"]], html_block=listed(claims.GRADIENTS)),
+        Section("Mode coverage", "Claims (c) and (d): AC-GAN makes the class it is asked for, and which "
+                "variants cover every class, by the judge's class of each sample.", [written["coverage"]],
+                html_block=listed(claims.CLASSES, claims.COVERAGE)),
         Section("Training progress", "The fixed-noise grid over the epochs, per variant.",
                 [a[0] for a in animations.values()], [p for a in animations.values() for p in a[1:]]),
-        Section("Sample quality", "Left: FID per epoch during training (judge features, "
-                f"{cfg.train.fid_samples} samples). Right: the evaluate stage's metrics on "
+        Section("Sample quality", "Left: FID during training (judge features, "
+                f"{cfg.train.fid_samples} samples) against images seen and against seconds, and the share of "
+                "recognisable samples; variants compare at equal compute along these axes."
+                + equal_compute_text(inputs.histories) + " Right: the evaluate stage's metrics on "
                 f"{inputs.evaluation['samples']} samples; dashed: real test images (the floor), dotted: noise "
                 "(the ceiling).", [written["fid"], written["metrics"]]),
     ]
@@ -172,6 +199,9 @@ def build_report(cfg: Config) -> Report:
     seeds, first, evaluation = inputs.seeds, inputs.seeds[0], inputs.evaluation
     spread = figures.accuracy_gap_spread(inputs.histories)
     written = draw_figures(cfg, inputs, spread)
+    families = {v: cfg.variant(v).family for v in cfg.variants}
+    answers = claims.answer(families, inputs.histories, inputs.scores)
+    write_text(cfg.claims_file, claims.markdown(answers, len(seeds)) + "\n")
     animations = {v: figures.progress_animation(g, cfg.figures_dir / f"progress_{v}") for v, g in inputs.grids.items()}
     curves = write_curves(inputs.histories, seeds, cfg.curves_file)
 
@@ -182,11 +212,11 @@ def build_report(cfg: Config) -> Report:
              f"{evaluation['judge']['test_accuracy']:.3f}. Table: mean &plusmn; 95 % interval where there are "
              "several seeds; the references are real test images and uniform noise.")
     page = write_page(cfg.report_page, render_page("GAN lab report", intro, html_results_table(evaluation),
-                                                   sections(cfg, inputs, written, animations, spread),
+                                                   sections(cfg, inputs, written, animations, answers),
                                                    cfg.report_page.parent))
     by_seed = json.loads(cfg.evaluation_by_seed_file.read_text())["runs"]
     run_ids = {cfg.run_name(v, int(s)): r["mlflow_run_id"] for v, runs in by_seed.items() for s, r in runs.items()
                if r.get("mlflow_run_id")}
     headline = {f"{k}.{v}": values[k] for v, values in evaluation["variants"].items() for k in ("fid", "kid")}
-    return Report(page, [curves, *written.values(), *(p for a in animations.values() for p in a)],
+    return Report(page, [curves, cfg.claims_file, *written.values(), *(p for a in animations.values() for p in a)],
                   {cfg.run_name(v, first): a for v, a in animations.items()}, run_ids, headline)

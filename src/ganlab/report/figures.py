@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
+from ganlab.claims import accuracy_band  # noqa: E402
 from ganlab.stats import curve_band  # noqa: E402
 
 STYLE = {"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
@@ -50,18 +51,22 @@ def _epoch_axis(ax) -> None:
 
 
 # Curves with a natural range: their bands are cut to it (a t-interval over 2 seeds is wide).
-BOUNDS = {"d_acc_real": (0.0, 1.0), "d_acc_fake": (0.0, 1.0), "fid": (0.0, None)}
+BOUNDS = {"d_acc_real": (0.0, 1.0), "d_acc_fake": (0.0, 1.0), "fid": (0.0, None), "recognisable": (0.0, 1.0),
+          "class_entropy": (0.0, 1.0), "class_accuracy": (0.0, 1.0), "d_saturation": (0.0, 1.0),
+          "g_grad_norm": (0.0, None)}
 
 
-def _plot_band(ax, runs: list[dict[str, list[float]]], key: str, label: str, **style) -> None:
-    """Mean over seeds as a line, the 95 % interval as a shaded band (several seeds only)."""
+def _plot_band(ax, runs: list[dict[str, list[float]]], key: str, label: str, x: str = "epoch", **style) -> None:
+    """Mean over seeds as a line, the 95 % interval as a shaded band (several seeds only).
+    x: the column on the x axis, its mean over seeds (epochs, images seen, seconds)."""
     mean, lower, upper = curve_band([run[key] for run in runs])
     low, high = BOUNDS.get(key, (None, None))
     lower, upper = np.clip(lower, low, high), np.clip(upper, low, high)
-    epochs = runs[0]["epoch"][: len(mean)]
-    line, = ax.plot(epochs, mean, marker="o", markersize=3, label=label, **style)
+    xs = curve_band([run[x] for run in runs])[0][: len(mean)]
+    scored = ~np.isnan(mean)  # a score every fid_every epochs: the line joins the scored epochs
+    line, = ax.plot(xs[scored], mean[scored], marker="o", markersize=3, label=label, **style)
     if len(runs) > 1:
-        ax.fill_between(epochs, lower, upper, color=line.get_color(), alpha=0.2, linewidth=0)
+        ax.fill_between(xs[scored], lower[scored], upper[scored], color=line.get_color(), alpha=0.2, linewidth=0)
 
 
 def _seed_note(histories: Histories) -> str:
@@ -133,8 +138,7 @@ def last_grids(grids: dict[str, Path], column_titles: dict[str, list[str]], path
 def accuracy_gap_spread(histories: Histories) -> dict[str, list[float]]:
     """Per variant and seed: the standard deviation over epochs of d_acc_real - d_acc_fake, the
     width of the band the study says the stabilisers narrow."""
-    return {variant: [float(np.std(np.subtract(run["d_acc_real"], run["d_acc_fake"]))) for run in runs]
-            for variant, runs in histories.items()}
+    return {variant: [accuracy_band(run) for run in runs] for variant, runs in histories.items()}
 
 
 def stabilisers(histories: Histories, spread: dict[str, list[float]], path: Path) -> Path:
@@ -162,18 +166,50 @@ def stabilisers(histories: Histories, spread: dict[str, list[float]], path: Path
         return _save(fig, path)
 
 
-def fid_curves(histories: Histories, path: Path) -> Path:
-    """Figure 7a: the in-training FID (judge features, a fixed subset) per epoch, all variants."""
+# The compute axes of the quality curves: a variant that got more compute does not win by that alone.
+COMPUTE_AXES = {"images_seen": "images seen by D", "train_seconds": "training seconds"}
+
+
+def quality_curves(histories: Histories, path: Path) -> Path:
+    """Figure 7a, at equal compute: the in-training FID against images seen and against training
+    seconds, and the `recognisable` share against images seen; one line per variant."""
+    panels = [("fid", x) for x in COMPUTE_AXES] + [("recognisable", "images_seen")]
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(6.4, 3.8))
-        for variant, runs in histories.items():
-            if "fid" in runs[0]:
-                _plot_band(ax, runs, "fid", variant)
-        ax.set_yscale("log")
-        _epoch_axis(ax)
-        ax.set_ylabel("FID (judge features, log scale)")
-        ax.legend(frameon=False, fontsize=8)
-        ax.set_title("FID per epoch (lower is better)" + _seed_note(histories))
+        fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 3.8))
+        for ax, (key, x) in zip(axes, panels):
+            for variant, runs in histories.items():
+                if key in runs[0] and x in runs[0]:
+                    _plot_band(ax, runs, key, variant, x=x)
+            ax.set_xlabel(COMPUTE_AXES[x])
+            if key == "fid":
+                ax.set_yscale("log")
+                ax.set_ylabel("FID (judge features, log scale)")
+                ax.set_title("FID (lower is better)")
+            else:
+                ax.set_ylim(0, 1)
+                ax.set_ylabel("share of samples")
+                ax.set_title("recognisable: judge sure of one class (>= 0.9)")
+        axes[0].legend(frameon=False, fontsize=8)
+        fig.suptitle("Sample quality over training, at equal compute" + _seed_note(histories))
+        return _save(fig, path)
+
+
+def epoch_panels(histories: Histories, panels: dict[str, tuple[str, bool]], title: str, path: Path) -> Path:
+    """One panel per curve (key -> (title, log scale)), one line per variant that has it, x = epoch."""
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 3.6), squeeze=False)
+        for ax, (key, (label, log)) in zip(axes[0], panels.items()):
+            for variant, runs in histories.items():
+                if key in runs[0]:
+                    _plot_band(ax, runs, key, variant)
+            if log:
+                ax.set_yscale("log")
+            elif BOUNDS.get(key) == (0.0, 1.0):
+                ax.set_ylim(-0.02, 1.02)  # a share: its whole range, so a flat 0 or 1 reads as such
+            ax.set_title(label)
+            _epoch_axis(ax)
+            ax.legend(frameon=False, fontsize=7)
+        fig.suptitle(title + _seed_note(histories))
         return _save(fig, path)
 
 

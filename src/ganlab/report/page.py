@@ -18,6 +18,7 @@ class Section:
     text: str                                   # HTML (already escaped where it holds data)
     images: list[Path] = field(default_factory=list)
     videos: list[Path] = field(default_factory=list)
+    html_block: str = ""                        # HTML after the paragraph (a list, a table)
 
 
 def html_results_table(evaluation: dict) -> str:
@@ -63,7 +64,7 @@ CHECK_IMAGES = """window.addEventListener('load', function () {
 
 def render_page(title: str, intro: str, table: str, sections: list[Section], root: Path) -> str:
     body = "\n".join(
-        f'<section id="s{i}"><h2>{html.escape(s.title)}</h2>\n<p>{s.text}</p>\n{_media(s, root)}\n</section>'
+        f'<section id="s{i}"><h2>{html.escape(s.title)}</h2>\n<p>{s.text}</p>\n{s.html_block}{_media(s, root)}\n</section>'
         for i, s in enumerate(sections, 1)
     )
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'

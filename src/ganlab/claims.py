@@ -1,0 +1,181 @@
+"""The study's claims, each answered on this run's numbers: holds, does not hold, or cannot tell.
+
+A claim compares per-seed numbers (a variant against the baseline, or against a target) with a
+95 % interval over the training seeds. It holds when the whole interval lies on the claimed side,
+does not hold when it lies wholly on the other, and "cannot tell" when the interval straddles
+the line, or when one seed gives no interval at all. No TensorFlow here: the report stage calls
+it on the histories and scores it has read.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from ganlab.stats import mean_interval
+
+HOLDS, FAILS, UNKNOWN = "holds", "does not hold", "cannot tell"
+
+# Families by role: the study's baseline, its two stabilisers, its Wasserstein critics, AC-GAN.
+BASELINE, STABILISERS, WASSERSTEIN, CONDITIONAL = "dcgan", ("smoothed", "noised"), ("wgan", "wgan_gp"), "acgan"
+# AC-GAN makes "the class it is asked for" when the judge agrees for at least this share.
+CLASS_ACCURACY_TARGET = 0.9
+# A variant covers a class when the class gets at least this share of a uniform one (1 / K).
+COVERAGE_FRACTION = 0.5
+
+
+# The topics of the claims, the study's (a) to (d); the report shows each with its figure.
+STABILISED, GRADIENTS, CLASSES, COVERAGE = "stabilisers", "gradients", "classes", "coverage"
+
+
+@dataclass(frozen=True)
+class Answer:
+    topic: str     # STABILISED, GRADIENTS, CLASSES or COVERAGE
+    claim: str     # the study's claim, one sentence
+    verdict: str   # HOLDS, FAILS or UNKNOWN
+    evidence: str  # the numbers it rests on (plain text)
+
+    def markdown(self) -> str:
+        return f"- **{self.verdict}**: {self.claim} ({self.evidence})"
+
+    def html(self) -> str:
+        return (f'<li data-verdict="{self.verdict}"><strong>{self.verdict}</strong>: {html.escape(self.claim)} '
+                f"<span class=\"evidence\">({html.escape(self.evidence)})</span></li>")
+
+
+def difference_interval(a, b, confidence: float = 0.95) -> tuple[float, float | None]:
+    """mean(a) - mean(b) and the half-width of its Welch t interval (None unless both have
+    two values or more: one seed says nothing about the spread)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    difference = float(a.mean() - b.mean())
+    if len(a) < 2 or len(b) < 2:
+        return difference, None
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = np.sqrt(va + vb)
+    if se == 0:
+        return difference, 0.0
+    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    return difference, float(stats.t.ppf(0.5 + confidence / 2, dof) * se)
+
+
+def side(value: float, half: float | None, line: float = 0.0) -> str:
+    """HOLDS when the interval value +- half lies wholly above the line, FAILS wholly below,
+    UNKNOWN when it holds the line or there is no interval."""
+    if half is None or value - half <= line <= value + half:
+        return UNKNOWN
+    return HOLDS if value - half > line else FAILS
+
+
+def _fmt(mean: float, half: float | None) -> str:
+    return f"{mean:.3g}" + (f" ± {half:.2g}" if half is not None else "")
+
+
+def _per_seed(values: list[float]) -> str:
+    return _fmt(*mean_interval(values))
+
+
+def compare(topic: str, claim: str, name: str, treated: list[float], base_name: str, base: list[float],
+            measure: str, higher_is_claimed: bool) -> Answer:
+    """The claim that `treated` lies above (or below) `base`, on per-seed values of `measure`."""
+    difference, half = difference_interval(treated, base)
+    verdict = side(difference if higher_is_claimed else -difference, half)
+    return Answer(topic, claim, verdict, f"{measure}: {name} {_per_seed(treated)} vs {base_name} {_per_seed(base)}; "
+                  f"difference {_fmt(difference, half)} over {min(len(treated), len(base))} seed(s)")
+
+
+def at_least(topic: str, claim: str, values: list[float], target: float, measure: str) -> Answer:
+    """The claim that per-seed `values` reach `target`."""
+    mean, half = mean_interval(values)
+    return Answer(topic, claim, side(mean, half, target),
+                  f"{measure} {_fmt(mean, half)} over {len(values)} seed(s); target {target:g}")
+
+
+def accuracy_band(run: dict[str, list[float]]) -> float:
+    """The width of D's accuracy band: the standard deviation over epochs of d_acc_real - d_acc_fake."""
+    return float(np.std(np.subtract(run["d_acc_real"], run["d_acc_fake"])))
+
+
+def loss_unsteadiness(run: dict[str, list[float]]) -> float:
+    """How much D's loss moves from epoch to epoch: the mean absolute change."""
+    return float(np.mean(np.abs(np.diff(run["d_loss"])))) if len(run["d_loss"]) > 1 else 0.0
+
+
+def gradient_retention(run: dict[str, list[float]]) -> float:
+    """log10 of G's gradient norm in the last epoch over the first: below 0 when it shrinks
+    as D learns (vanishing gradients), 0 when it holds."""
+    norms = run["g_grad_norm"]
+    return float(np.log10(max(norms[-1], 1e-30) / max(norms[0], 1e-30)))
+
+
+def least_share(shares: dict[str, float]) -> float:
+    """The smallest class's share of the samples, as a fraction of a uniform share."""
+    return min(shares.values()) * len(shares)
+
+
+def _first(families: dict[str, str], wanted) -> list[str]:
+    wanted = (wanted,) if isinstance(wanted, str) else wanted
+    return [name for name, family in families.items() if family in wanted]
+
+
+def answer(families: dict[str, str], histories: dict[str, list[dict[str, list[float]]]],
+           scores: dict[str, list[dict]]) -> list[Answer]:
+    """Every claim this run's variants can speak to, in the study's order (a) to (d).
+
+    families: variant -> family; histories: variant -> per-seed curves; scores: variant ->
+    per-seed evaluate results (class_share, class_accuracy, ...)."""
+    answers = []
+    baselines = _first(families, BASELINE)
+    base = baselines[0] if baselines else None
+    for name in _first(families, STABILISERS) if base else []:
+        label = "label smoothing" if families[name] == "smoothed" else "instance noise"
+        answers.append(compare(
+            STABILISED, f"{label.capitalize()} ({name}) narrows the band of D's accuracy on real and on fake ({base}).",
+            name, [accuracy_band(r) for r in histories[name]], base, [accuracy_band(r) for r in histories[base]],
+            "std over epochs of d_acc_real - d_acc_fake", higher_is_claimed=False))
+        answers.append(compare(
+            STABILISED, f"{label.capitalize()} ({name}) steadies D's loss ({base}).",
+            name, [loss_unsteadiness(r) for r in histories[name]], base,
+            [loss_unsteadiness(r) for r in histories[base]],
+            "mean |change| of d_loss from epoch to epoch", higher_is_claimed=False))
+    for name in _first(families, WASSERSTEIN) if base else []:
+        if "g_grad_norm" not in histories[name][0] or "g_grad_norm" not in histories[base][0]:
+            continue
+        saturation = [r["d_saturation"][-1] for r in histories[base] if "d_saturation" in r]
+        answer_ = compare(
+            GRADIENTS, f"The Wasserstein loss ({name}) keeps G's gradient from vanishing where the original loss "
+            f"({base}) does not.",
+            name, [gradient_retention(r) for r in histories[name]], base,
+            [gradient_retention(r) for r in histories[base]],
+            "log10(G's gradient norm, last epoch / first)", higher_is_claimed=True)
+        if saturation:
+            answer_ = Answer(GRADIENTS, answer_.claim, answer_.verdict, answer_.evidence
+                             + f"; {base}'s D saturated on {_per_seed(saturation)} of fakes in the last epoch")
+        answers.append(answer_)
+    for name in _first(families, CONDITIONAL):
+        runs = scores[name]
+        answers.append(at_least(CLASSES, f"AC-GAN ({name}) makes the class it is asked for.",
+                                [r["class_accuracy"] for r in runs], CLASS_ACCURACY_TARGET,
+                                "judge agrees with the requested class for"))
+        answers.append(at_least(CLASSES, f"AC-GAN ({name}) covers every class.",
+                                [least_share(r["class_share"]) for r in runs], COVERAGE_FRACTION,
+                                "smallest class share / uniform share"))
+    for name, runs in scores.items():
+        if families[name] == CONDITIONAL:
+            continue
+        entropy = _per_seed([r["class_entropy"] for r in runs]) if "class_entropy" in runs[0] else "-"
+        found = at_least(COVERAGE, f"{name} covers every class (no mode collapse).",
+                         [least_share(r["class_share"]) for r in runs], COVERAGE_FRACTION,
+                         "smallest class share / uniform share")
+        answers.append(Answer(COVERAGE, found.claim, found.verdict, found.evidence + f"; class entropy {entropy}"))
+    return answers
+
+
+def markdown(answers: list[Answer], seeds: int) -> str:
+    """The claims as a Markdown list (for the README), with how the verdicts were reached."""
+    rule = (f"95 % intervals over {seeds} training seeds; a claim holds (or does not) when the whole "
+            "interval lies on one side, and \"cannot tell\" when it straddles the line"
+            + (" or, as here, one seed gives no interval." if seeds < 2 else "."))
+    return "\n".join([a.markdown() for a in answers] + ["", rule.capitalize()])

@@ -1,0 +1,110 @@
+"""The study's claims answered on made-up numbers: the interval rule, the verdict wording and
+the measures each claim rests on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ganlab import claims
+from ganlab.claims import FAILS, HOLDS, UNKNOWN, accuracy_band, difference_interval, gradient_retention, side
+
+
+def test_difference_interval_is_welchs():
+    # a: mean 2, var 1 (n 3); b: mean 0, var 4 (n 3): se^2 = 1/3 + 4/3, dof = (5/3)^2 / ((1/9 + 16/9) / 2)
+    difference, half = difference_interval([1.0, 2.0, 3.0], [-2.0, 0.0, 2.0])
+    se, dof = np.sqrt(5 / 3), (5 / 3) ** 2 / ((1 / 9 + 16 / 9) / 2)
+    from scipy import stats
+    assert difference == 2.0 and half == pytest.approx(stats.t.ppf(0.975, dof) * se)
+    assert difference_interval([1.0], [0.0, 1.0]) == (0.5, None)  # one seed: no interval
+
+
+def test_side_says_holds_fails_or_cannot_tell():
+    assert side(1.0, 0.5) == HOLDS
+    assert side(-1.0, 0.5) == FAILS
+    assert side(0.2, 0.5) == UNKNOWN  # the interval holds the line
+    assert side(5.0, None) == UNKNOWN  # one seed: however large the difference
+    assert side(0.95, 0.01, 0.9) == HOLDS and side(0.85, 0.01, 0.9) == FAILS
+
+
+def history(acc_real, acc_fake, d_loss=None, norms=None):
+    run = {"d_acc_real": acc_real, "d_acc_fake": acc_fake, "d_loss": d_loss or [1.0] * len(acc_real)}
+    if norms is not None:
+        run["g_grad_norm"] = norms
+    return run
+
+
+FAMILIES = {"dcgan": "dcgan", "smoothed": "smoothed", "noised": "noised", "wgan": "wgan", "acgan": "acgan"}
+
+
+def scores(class_accuracy=None, shares=(0.2, 0.2, 0.2, 0.2, 0.2)):
+    out = {"class_share": dict(zip("abcde", shares)), "class_entropy": 1.0}
+    if class_accuracy is not None:
+        out["class_accuracy"] = class_accuracy
+    return out
+
+
+def answers_for(seeds: int, base_band: float, treated_band: float, wgan_norms, dcgan_norms, acc):
+    rng = np.random.default_rng(0)
+
+    def wobble(width):  # a run whose accuracy gap has std `width` (+ a little seed noise)
+        gap = np.array([1, -1, 1, -1]) * width * (1 + 0.01 * rng.standard_normal())
+        return history(list(0.5 + gap / 2), list(0.5 - gap / 2), [1.0, 1.2, 0.9, 1.1])
+
+    histories = {
+        "dcgan": [wobble(base_band) | {"g_grad_norm": dcgan_norms, "d_saturation": [0.1, 0.5]}
+                  for _ in range(seeds)],
+        "smoothed": [wobble(treated_band) for _ in range(seeds)],
+        "noised": [wobble(base_band) for _ in range(seeds)],
+        "wgan": [wobble(base_band) | {"g_grad_norm": wgan_norms} for _ in range(seeds)],
+        "acgan": [wobble(base_band) for _ in range(seeds)],
+    }
+    per_seed = {v: [scores() for _ in range(seeds)] for v in FAMILIES}
+    per_seed["acgan"] = [scores(acc + 0.001 * i) for i in range(seeds)]
+    per_seed["noised"] = [scores(shares=(0.9, 0.1, 0.0, 0.0, 0.0)) for _ in range(seeds)]
+    return claims.answer(FAMILIES, histories, per_seed)
+
+
+def verdicts(answers):
+    return {a.claim: a.verdict for a in answers}
+
+
+def test_three_seeds_give_verdicts_each_way():
+    found = verdicts(answers_for(3, base_band=0.3, treated_band=0.1, wgan_norms=[1.0, 1.0],
+                                 dcgan_norms=[1.0, 0.01], acc=0.95))
+    assert found["Label smoothing (smoothed) narrows the band of D's accuracy on real and on fake (dcgan)."] == HOLDS
+    # noised's band is the baseline's own, up to seed noise: inside the interval
+    assert found["Instance noise (noised) narrows the band of D's accuracy on real and on fake (dcgan)."] == UNKNOWN
+    assert found["The Wasserstein loss (wgan) keeps G's gradient from vanishing where the original loss "
+                 "(dcgan) does not."] == HOLDS
+    assert found["AC-GAN (acgan) makes the class it is asked for."] == HOLDS
+    assert found["AC-GAN (acgan) covers every class."] == HOLDS
+    assert found["noised covers every class (no mode collapse)."] == FAILS
+    assert found["dcgan covers every class (no mode collapse)."] == HOLDS  # equal shares in every seed
+
+
+def test_claims_that_do_not_hold_say_so():
+    found = verdicts(answers_for(3, base_band=0.1, treated_band=0.3, wgan_norms=[1.0, 0.001],
+                                 dcgan_norms=[1.0, 1.0], acc=0.5))
+    assert found["Label smoothing (smoothed) narrows the band of D's accuracy on real and on fake (dcgan)."] == FAILS
+    assert found["The Wasserstein loss (wgan) keeps G's gradient from vanishing where the original loss "
+                 "(dcgan) does not."] == FAILS
+    assert found["AC-GAN (acgan) makes the class it is asked for."] == FAILS
+
+
+def test_one_seed_cannot_tell_and_says_why():
+    answers = answers_for(1, base_band=0.3, treated_band=0.1, wgan_norms=[1.0, 1.0], dcgan_norms=[1.0, 0.01],
+                          acc=0.95)
+    assert {a.verdict for a in answers} == {UNKNOWN}
+    text = claims.markdown(answers, seeds=1)
+    assert "- **cannot tell**: Label smoothing (smoothed) narrows the band" in text
+    assert "one seed gives no interval" in text
+    band = next(a for a in answers if "smoothed" in a.claim)
+    assert "smoothed 0.0999 vs dcgan 0.3" in band.evidence and band.topic == claims.STABILISED
+
+
+def test_measures():
+    assert accuracy_band(history([0.9, 0.8, 0.7], [0.5, 0.8, 0.9])) == pytest.approx(np.std([0.4, 0.0, -0.2]))
+    assert gradient_retention({"g_grad_norm": [2.0, 1.0, 0.02]}) == pytest.approx(-2.0)
+    assert claims.least_share({"a": 0.5, "b": 0.3, "c": 0.2}) == pytest.approx(0.6)
+    assert claims.loss_unsteadiness({"d_loss": [1.0, 2.0, 1.5]}) == pytest.approx(0.75)
