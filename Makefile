@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # oneDNN's and TensorFlow's start-up chatter hides the progress lines.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup data browser postgres repro exp test lint check-repro bench ui
+.PHONY: setup data browser postgres repro exp study test lint check-repro bench ui
 
 setup: $(STAMP) data
 
@@ -46,6 +46,15 @@ repro: setup
 # one `-S`). A refused one puts params.yaml back (scripts/exp.sh). `dvc exp show` lists them.
 exp: setup
 	./scripts/exp.sh $(S)
+
+# The study at its report's scale, as a DVC experiment in the workspace: every image of the five
+# classes (6000 each), 30 epochs (the WGAN's critic 60), three training seeds. Hours on a 2-core
+# CPU, minutes on a GPU (README, "Budget and scaling up"); a killed one resumes where it stopped.
+STUDY = data.per_class=null train.epochs=30 seeds=[0,1,2] variants.dcgan.epochs=30 variants.smoothed.epochs=30 \
+	variants.noised.epochs=30 variants.acgan.epochs=30 variants.wgan.epochs=60 variants.wgan_gp.epochs=30
+study: setup
+	./scripts/exp.sh $(STUDY)
+	$(BIN)/python pipeline/readme_results.py
 
 test: setup browser postgres
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -148,6 +148,9 @@ def test_more_epochs_train_on_from_the_finished_run_and_end_identical(tmp_path, 
     assert len(history(grown, "decayed")) == 3
 
     assert history(grown, "dcgan") == history(reference, "dcgan")
+    # The compute axis: images D saw by the end of each epoch (full batches of 8), growing evenly.
+    seen = [int(row["images_seen"]) for row in history(grown, "dcgan")]
+    assert seen[0] > 0 and seen[0] % 8 == 0 and seen == [seen[0] * e for e in (1, 2, 3)]
     final, expected = checkpoint_arrays(grown, "dcgan"), checkpoint_arrays(reference, "dcgan")
     assert all(np.array_equal(final[k], expected[k]) for k in expected)
     assert sorted(p.name for p in (grown / "training" / "dcgan" / "seed0" / "samples").iterdir()) == \
