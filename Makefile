@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # oneDNN's and TensorFlow's start-up chatter hides the progress lines.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup data browser postgres repro exp study test lint check-repro bench ui
+.PHONY: setup data browser postgres repro exp study beyond test lint check-repro bench ui
 
 setup: $(STAMP) data
 
@@ -54,6 +54,13 @@ STUDY = data.per_class=null train.epochs=30 seeds=[0,1,2] variants.dcgan.epochs=
 	variants.noised.epochs=30 variants.acgan.epochs=30 variants.wgan.epochs=60 variants.wgan_gp.epochs=30
 study: setup
 	./scripts/exp.sh $(STUDY)
+	$(BIN)/python pipeline/readme_results.py
+
+# The stabilisers beyond the study against the study's DCGAN at the default budget, three seeds
+# (profiles/beyond.yaml): its own project under .ganlab/profiles/beyond, results kept in
+# results/beyond/ and shown in the README. ~35 minutes on a 2-core CPU; resumes when killed.
+beyond: setup
+	$(BIN)/python scripts/run_profile.py profiles/beyond.yaml
 	$(BIN)/python pipeline/readme_results.py
 
 test: setup browser postgres

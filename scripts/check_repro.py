@@ -51,14 +51,9 @@ def export_revision(dest: Path, rev: str) -> None:
     shutil.rmtree(dest / "tests", ignore_errors=True)
 
 
-def clean_copy(dest: Path, profile: dict, rev: str | None = None) -> Path:
-    if rev is not None:
-        export_revision(dest, rev)
-    for name in project_files() if rev is None else []:
-        (dest / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, dest / name)
-    yaml = YAML()
-    params = yaml.load((dest / "params.yaml").read_text())
+def apply_profile(params: dict, profile: dict) -> dict:
+    """params.yaml's values with a profile's: its sections merged in (new variants added), then
+    only `keep_variants` kept and `drop_variant_keys` removed from every variant block."""
     for section, values in profile.items():
         if section in ("drop_variant_keys", "keep_variants", "tolerance"):
             continue
@@ -67,11 +62,25 @@ def clean_copy(dest: Path, profile: dict, rev: str | None = None) -> Path:
         else:
             params[section] = values
     if "keep_variants" in profile:
+        missing = sorted(set(profile["keep_variants"]) - set(params["variants"]))
+        if missing:
+            raise ValueError(f"keep_variants names {missing}, which neither params.yaml nor the profile defines")
         for name in [v for v in params["variants"] if v not in profile["keep_variants"]]:
             del params["variants"][name]
     for variant in params["variants"].values():
         for key in profile.get("drop_variant_keys", []):
             variant.pop(key, None)
+    return params
+
+
+def clean_copy(dest: Path, profile: dict, rev: str | None = None) -> Path:
+    if rev is not None:
+        export_revision(dest, rev)
+    for name in project_files() if rev is None else []:
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, dest / name)
+    yaml = YAML()
+    params = apply_profile(yaml.load((dest / "params.yaml").read_text()), profile)
     with open(dest / "params.yaml", "w") as fh:
         yaml.dump(params, fh)
     # Outputs of the copied lock are not in this copy's cache: start from a clean state, without

@@ -108,3 +108,17 @@ def test_measures():
     assert gradient_retention({"g_grad_norm": [2.0, 1.0, 0.02]}) == pytest.approx(-2.0)
     assert claims.least_share({"a": 0.5, "b": 0.3, "c": 0.2}) == pytest.approx(0.6)
     assert claims.loss_unsteadiness({"d_loss": [1.0, 2.0, 1.5]}) == pytest.approx(0.75)
+
+
+def test_a_further_dcgan_is_answered_against_the_baseline_on_fid_and_recognisable():
+    families = {"dcgan": "dcgan", "dcgan_diffaug": "dcgan"}
+    histories = {v: [history([0.5, 0.6], [0.5, 0.4])] * 3 for v in families}
+    scores = {"dcgan": [{"fid": f, "recognisable": 0.3, "class_share": {"a": 0.5, "b": 0.5}} for f in (80, 82, 84)],
+              "dcgan_diffaug": [{"fid": f, "recognisable": r, "class_share": {"a": 0.5, "b": 0.5}}
+                                for f, r in ((60, 0.30), (61, 0.32), (62, 0.28))]}
+    found = {a.claim: a for a in claims.answer(families, histories, scores, {"dcgan_diffaug": "diffaugment=['color']"})}
+    fid = found["dcgan_diffaug (diffaugment=['color']) lowers the FID of the study's DCGAN (dcgan)."]
+    assert fid.verdict == HOLDS and fid.topic == claims.BEYOND and "difference -21" in fid.evidence
+    # recognisable 0.30 +- 0.05 against 0.30 exactly: inside the interval
+    assert found["dcgan_diffaug (diffaugment=['color']) makes more recognisable samples than dcgan."].verdict == UNKNOWN
+    assert not [a for a in claims.answer(families, histories, scores) if a.topic == claims.BEYOND]

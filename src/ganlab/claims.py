@@ -27,13 +27,14 @@ CLASS_ACCURACY_TARGET = 0.9
 COVERAGE_FRACTION = 0.5
 
 
-# The topics of the claims, the study's (a) to (d); the report shows each with its figure.
-STABILISED, GRADIENTS, CLASSES, COVERAGE = "stabilisers", "gradients", "classes", "coverage"
+# The topics of the claims, the study's (a) to (d) and the stabilisers beyond it; the report
+# shows each with its figure.
+STABILISED, GRADIENTS, CLASSES, COVERAGE, BEYOND = "stabilisers", "gradients", "classes", "coverage", "beyond"
 
 
 @dataclass(frozen=True)
 class Answer:
-    topic: str     # STABILISED, GRADIENTS, CLASSES or COVERAGE
+    topic: str     # STABILISED, GRADIENTS, CLASSES, COVERAGE or BEYOND
     claim: str     # the study's claim, one sentence
     verdict: str   # HOLDS, FAILS or UNKNOWN
     evidence: str  # the numbers it rests on (plain text)
@@ -121,11 +122,13 @@ def _first(families: dict[str, str], wanted) -> list[str]:
 
 
 def answer(families: dict[str, str], histories: dict[str, list[dict[str, list[float]]]],
-           scores: dict[str, list[dict]]) -> list[Answer]:
-    """Every claim this run's variants can speak to, in the study's order (a) to (d).
+           scores: dict[str, list[dict]], changes: dict[str, str] | None = None) -> list[Answer]:
+    """Every claim this run's variants can speak to, in the study's order (a) to (d), then
+    what each further DCGAN (the baseline's family with other options) buys against it.
 
     families: variant -> family; histories: variant -> per-seed curves; scores: variant ->
-    per-seed evaluate results (class_share, class_accuracy, ...)."""
+    per-seed evaluate results (class_share, class_accuracy, ...); changes: further DCGAN ->
+    what it changes against the baseline, in words (`option=value, ...`)."""
     answers = []
     baselines = _first(families, BASELINE)
     base = baselines[0] if baselines else None
@@ -162,6 +165,15 @@ def answer(families: dict[str, str], histories: dict[str, list[dict[str, list[fl
         answers.append(at_least(CLASSES, f"AC-GAN ({name}) covers every class.",
                                 [least_share(r["class_share"]) for r in runs], COVERAGE_FRACTION,
                                 "smallest class share / uniform share"))
+    for name, change in (changes or {}).items() if base else []:
+        treated, baseline = scores[name], scores[base]
+        answers.append(compare(
+            BEYOND, f"{name} ({change}) lowers the FID of the study's DCGAN ({base}).", name,
+            [r["fid"] for r in treated], base, [r["fid"] for r in baseline], "FID", higher_is_claimed=False))
+        answers.append(compare(
+            BEYOND, f"{name} ({change}) makes more recognisable samples than {base}.", name,
+            [r["recognisable"] for r in treated], base, [r["recognisable"] for r in baseline],
+            "recognisable", higher_is_claimed=True))
     for name, runs in scores.items():
         if families[name] == CONDITIONAL:
             continue

@@ -91,6 +91,20 @@ def equal_compute_text(histories: figures.Histories) -> str:
             f"variant saw; linear between scored epochs): " + ", ".join(cells) + ".")
 
 
+def further_dcgans(cfg: Config) -> dict[str, str]:
+    """Every DCGAN after the first (the baseline) -> the settings it changes, in words: the
+    stabilisers beyond the study (ema, diffaugment, spectral_norm, r1, TTUR) as options."""
+    dcgans = [v for v in cfg.variants if cfg.variant(v).family == BASELINE]
+    if not dcgans:
+        return {}
+    base = cfg.variant(dcgans[0]).model_dump()
+    changes = {}
+    for name in dcgans[1:]:
+        options = cfg.variant(name).model_dump()
+        changes[name] = ", ".join(f"{k}={v}" for k, v in options.items() if base.get(k) != v) or "the same settings"
+    return changes
+
+
 def _model_cards(cfg: Config, seed: int) -> dict[str, dict]:
     return {v: json.loads(cfg.model_card_file(v, seed).read_text()) for v in cfg.variants}
 
@@ -183,6 +197,10 @@ def sections(cfg: Config, inputs: Inputs, written: dict[str, Path], animations: 
         Section("Mode coverage", "Claims (c) and (d): AC-GAN makes the class it is asked for, and which "
                 "variants cover every class, by the judge's class of each sample.", [written["coverage"]],
                 html_block=listed(claims.CLASSES, claims.COVERAGE)),
+        *([Section("Beyond the study", "Each further DCGAN (the study's networks and loss with one of the "
+                   "field's stabilisers as an option) against the study's DCGAN, on the evaluate stage's FID and "
+                   "recognisable share; the FID figure below compares them at equal compute.",
+                   html_block=listed(claims.BEYOND))] if any(a.topic == claims.BEYOND for a in answers) else []),
         Section("Training progress", "The fixed-noise grid over the epochs, per variant.",
                 [a[0] for a in animations.values()], [p for a in animations.values() for p in a[1:]]),
         Section("Sample quality", "Left: FID during training (judge features, "
@@ -200,7 +218,7 @@ def build_report(cfg: Config) -> Report:
     spread = figures.accuracy_gap_spread(inputs.histories)
     written = draw_figures(cfg, inputs, spread)
     families = {v: cfg.variant(v).family for v in cfg.variants}
-    answers = claims.answer(families, inputs.histories, inputs.scores)
+    answers = claims.answer(families, inputs.histories, inputs.scores, further_dcgans(cfg))
     write_text(cfg.claims_file, claims.markdown(answers, len(seeds)) + "\n")
     animations = {v: figures.progress_animation(g, cfg.figures_dir / f"progress_{v}") for v, g in inputs.grids.items()}
     curves = write_curves(inputs.histories, seeds, cfg.curves_file)

@@ -27,10 +27,10 @@ STYLE = {"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.t
 Histories = dict[str, list[dict[str, list[float]]]]
 
 
-def _panels(n: int, width: float = 3.6, height: float = 2.8, cols: int = 3):
+def _panels(n: int, width: float = 3.6, height: float = 2.8, cols: int = 3, layout: str | None = None):
     cols = min(n, cols)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False, layout=layout)
     for ax in axes.flat[n:]:
         ax.axis("off")
     return fig, list(axes.flat[:n])
@@ -38,8 +38,9 @@ def _panels(n: int, width: float = 3.6, height: float = 2.8, cols: int = 3):
 
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    # leave the top strip to the figure's title (tight_layout alone lets panel titles overlap it)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()) if fig.get_suptitle() else None)
+    if fig.get_layout_engine() is None:
+        # leave the top strip to the figure's title (tight_layout alone lets panel titles overlap it)
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()) if fig.get_suptitle() else None)
     fig.savefig(path)
     plt.close(fig)
     return path
@@ -114,7 +115,9 @@ def last_grids(grids: dict[str, Path], column_titles: dict[str, list[str]], path
     """Study figures 2 and 7: every variant's fixed-noise grid after its last epoch; a grid with
     one column per class (AC-GAN) gets the class names over its columns."""
     with plt.rc_context(STYLE):
-        fig, axes = _panels(len(grids), width=4.2, height=4.6)
+        # constrained: the class names over a grid's columns get room above it (with tight_layout its
+        # title ran into the grid above, which an image's fixed aspect had shrunk away from its box)
+        fig, axes = _panels(len(grids), width=4.2, height=4.6, layout="constrained")
         for ax, (variant, png) in zip(axes, grids.items()):
             image = iio.imread(png)
             ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")

@@ -1,0 +1,62 @@
+"""A params profile run as a project of its own, its results kept in the repository:
+
+    python scripts/run_profile.py profiles/beyond.yaml      (make beyond)
+
+The project is copied as check-repro copies it (tracked and new files, no outputs) into
+.ganlab/profiles/<name>/, the profile's values applied to its params.yaml, and `dvc repro` run
+there (its own MLflow store: that folder's mlflow.db). Its results table, claims, metrics and two
+figures (the FID over training at equal compute, the last grids) are then copied to
+results/<name>/, where the README shows them from. A killed run resumes: run it again and the
+copy's checkpoints carry on (--fresh starts over).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from check_repro import ROOT, clean_copy, dvc  # noqa: E402
+
+from ganlab.config import load_config  # noqa: E402
+
+# What a profile's results are: small text files and two figures (no animations).
+KEPT = ("evaluation", "evaluation_by_seed", "results_table", "claims")
+FIGURES = ("fid.png", "last_grids.png")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("profile", type=Path)
+    parser.add_argument("--fresh", action="store_true", help="start over instead of resuming the last copy")
+    args = parser.parse_args()
+    if not args.profile.is_file():
+        print(f"error: {args.profile} does not exist; name a profile under profiles/", file=sys.stderr)
+        return 2
+    name = args.profile.stem
+    work = ROOT / ".ganlab" / "profiles" / name
+    if args.fresh or not (work / "dvc.yaml").is_file():
+        shutil.rmtree(work, ignore_errors=True)
+        clean_copy(work, YAML(typ="safe", pure=True).load(args.profile.read_text()))
+    started = time.perf_counter()
+    print(f"{name}: `dvc repro` in {work} (log: {work / 'repro.log'}) ...", flush=True)
+    dvc(work, "repro", log=work / "repro.log")
+    cfg = load_config(work / "params.yaml")
+    out = ROOT / "results" / name
+    out.mkdir(parents=True, exist_ok=True)
+    for key in KEPT:
+        source = cfg.path(getattr(cfg.paths, key))
+        shutil.copy2(source, out / source.name)
+    for figure in FIGURES:
+        shutil.copy2(cfg.figures_dir / figure, out / figure)
+    print(f"{name}: done in {(time.perf_counter() - started) / 60:.1f} min; results in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

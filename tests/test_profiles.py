@@ -1,0 +1,45 @@
+"""Every params profile (profiles/*.yaml: CI's gate, the runs kept under results/) gives a
+params.yaml that the strict config accepts, with the variants it names."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from ruamel.yaml import YAML
+
+from conftest import REPO
+from ganlab.config import config_from_dict
+
+sys.path.insert(0, str(REPO / "scripts"))
+from check_repro import apply_profile  # noqa: E402
+
+PROFILES = sorted((REPO / "profiles").glob("*.yaml"))
+
+
+def load(path):
+    return YAML(typ="safe", pure=True).load(path.read_text())
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=[p.stem for p in PROFILES])
+def test_each_profile_gives_a_valid_config_with_its_variants(profile):
+    settings = load(profile)
+    cfg = config_from_dict(apply_profile(load(REPO / "params.yaml"), settings))
+    if "keep_variants" in settings:
+        assert list(cfg.variants) == [v for v in load(REPO / "params.yaml")["variants"] | settings.get("variants", {})
+                                      if v in settings["keep_variants"]]
+
+
+def test_beyond_compares_each_option_with_the_study_s_dcgan_at_the_default_budget():
+    cfg = config_from_dict(apply_profile(load(REPO / "params.yaml"), load(REPO / "profiles" / "beyond.yaml")))
+    default = config_from_dict(load(REPO / "params.yaml"))
+    assert {cfg.variant(v).family for v in cfg.variants} == {"dcgan"}
+    assert cfg.variant("dcgan") == default.variant("dcgan") and cfg.seeds == default.seeds
+    # equal compute: every variant as many epochs at the same batch as the default's DCGAN
+    assert {(cfg.run_settings(v, 0).epochs, cfg.run_settings(v, 0).batch_size) for v in cfg.variants} == \
+        {(default.run_settings("dcgan", 0).epochs, default.run_settings("dcgan", 0).batch_size)}
+
+
+def test_a_profile_keeping_an_unknown_variant_is_refused():
+    with pytest.raises(ValueError, match="keep_variants names"):
+        apply_profile(load(REPO / "params.yaml"), {"keep_variants": ["dcgan", "nope"]})
