@@ -114,11 +114,16 @@ def committed_outputs(project: Path) -> list[Path]:
     return files
 
 
-def dvc(project: Path, *args: str, log: Path | None = None) -> subprocess.CompletedProcess:
+def dvc_env(project: Path) -> dict[str, str]:
+    """The environment a copy's `dvc` runs in: its own code and MLflow store, the venv's tools."""
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env["PYTHONPATH"] = str(project / "src")  # the copy's own code, before the installed (editable) one
-    result = subprocess.run([str(Path(sys.executable).parent / "dvc"), *args], cwd=project, env=env,
+    return env
+
+
+def dvc(project: Path, *args: str, log: Path | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(Path(sys.executable).parent / "dvc"), *args], cwd=project, env=dvc_env(project),
                             capture_output=True, text=True)
     if log is not None:
         log.write_text(result.stdout + result.stderr)

@@ -6,14 +6,16 @@ The project is copied as check-repro copies it (tracked and new files, no output
 .ganlab/profiles/<name>/, the profile's values applied to its params.yaml, and `dvc repro` run
 there (its own MLflow store: that folder's mlflow.db). Its results table, claims, metrics and two
 figures (the FID over training at equal compute, the last grids) are then copied to
-results/<name>/, where the README shows them from. A killed run resumes: run it again and the
-copy's checkpoints carry on (--fresh starts over).
+results/<name>/, where the README shows them from. Run again, it brings the copy up to the
+project's code and params and DVC reruns what changed: a killed run resumes from the copy's
+checkpoints (--fresh starts over).
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,13 +23,29 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_repro import ROOT, clean_copy, dvc  # noqa: E402
+from check_repro import ROOT, apply_profile, clean_copy, dvc_env, lock_outputs, project_files  # noqa: E402
 
 from ganlab.config import load_config  # noqa: E402
 
 # What a profile's results are: small text files and two figures (no animations).
 KEPT = ("evaluation", "evaluation_by_seed", "results_table", "claims")
 FIGURES = ("fid.png", "last_grids.png")
+
+
+def refresh(work: Path, profile: dict) -> None:
+    """The copy brought up to the project's code and params (the profile applied again), its own
+    outputs, lock and checkpoints kept: DVC then reruns what changed, and a killed run resumes."""
+    committed = {path.relative_to(ROOT).as_posix() for path in lock_outputs(ROOT)}
+    for name in project_files():
+        if name == "dvc.lock" or name.startswith("results/") or any(
+                name == out or name.startswith(out + "/") for out in committed):
+            continue
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, work / name)
+    yaml = YAML()
+    params = apply_profile(yaml.load((ROOT / "params.yaml").read_text()), profile)
+    with open(work / "params.yaml", "w") as fh:
+        yaml.dump(params, fh)
 
 
 def main() -> int:
@@ -40,12 +58,25 @@ def main() -> int:
         return 2
     name = args.profile.stem
     work = ROOT / ".ganlab" / "profiles" / name
+    profile = YAML(typ="safe", pure=True).load(args.profile.read_text())
     if args.fresh or not (work / "dvc.yaml").is_file():
         shutil.rmtree(work, ignore_errors=True)
-        clean_copy(work, YAML(typ="safe", pure=True).load(args.profile.read_text()))
+        clean_copy(work, profile)
+    else:
+        refresh(work, profile)
     started = time.perf_counter()
     print(f"{name}: `dvc repro` in {work} (log: {work / 'repro.log'}) ...", flush=True)
-    dvc(work, "repro", log=work / "repro.log")
+    # The stages' progress lines as they come, and in the log.
+    with open(work / "repro.log", "w") as log:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "dvc"), "repro"], cwd=work, env=dvc_env(work),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            log.write(line)
+    if proc.wait() != 0:
+        print(f"error: `dvc repro` failed in {work} (exit {proc.returncode}); see {work / 'repro.log'}, fix, and "
+              "run again to resume", file=sys.stderr)
+        return 1
     cfg = load_config(work / "params.yaml")
     out = ROOT / "results" / name
     out.mkdir(parents=True, exist_ok=True)
