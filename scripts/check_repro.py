@@ -164,13 +164,14 @@ def results(project: Path) -> dict[str, float]:
 
 
 def expected_numbers(params: dict) -> int:
-    """A floor on how many numbers the profile's stages must write: per training run, the four
-    shared curves and the FID each epoch and its summary's four; per run, the seven headline
-    scores; the two references' seven; the gathered means' seven per variant. A run that lost its
-    history, a variant left unscored or a missing metrics file falls below it."""
+    """A floor on how many numbers the profile's stages must write: per training run, the five
+    shared curves, the images seen and the three in-training scores each epoch and its summary's
+    four; per run, the nine headline scores; the two references' nine; the gathered means' nine
+    per variant. A run that lost its history, a variant left unscored or a missing metrics file
+    falls below it."""
     runs = len(params["variants"]) * len(params["seeds"])
-    per_epoch = 4 + (1 if params["train"].get("fid_every", 1) else 0)
-    return runs * (params["train"]["epochs"] * per_epoch + 4 + 7) + 2 * 7 + len(params["variants"]) * 7
+    per_epoch = 6 + (3 if params["train"].get("fid_every", 1) else 0)
+    return runs * (params["train"]["epochs"] * per_epoch + 4 + 9) + 2 * 9 + len(params["variants"]) * 9
 
 
 def differences(a: dict[str, float], b: dict[str, float], tolerance: float) -> list[str]:

@@ -51,6 +51,7 @@ def test_paired_ratios_cancel_a_slowdown_that_hits_both_loops():
 
 def test_repro_split_counts_train_steps_against_every_stage(params, tmp_path):
     params["variants"] = {"a": {"family": "dcgan"}, "b": {"family": "wgan"}}
+    params["seeds"] = [0]
     cfg = config_from_dict(params, root=tmp_path)
     times = {"check": 0.5, "prepare": 1, "judge": 20, "train@a-0": 100, "train@b-0": 60, "score@a-0": 5,
              "score@b-0": 5, "references": 4, "evaluate": 0.5, "report": 4}

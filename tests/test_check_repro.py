@@ -50,7 +50,7 @@ def test_nan_is_a_difference_even_against_nan():
 
 def test_the_floor_grows_with_runs_and_epochs():
     params = {"variants": {"a": {}, "b": {}}, "seeds": [0], "train": {"epochs": 2, "fid_every": 1}}
-    # 2 runs x (2 epochs x 5 curves + 4 summary + 7 scores) + 2 references x 7 + 2 variants x 7
-    assert check_repro.expected_numbers(params) == 2 * (10 + 11) + 14 + 14
+    # 2 runs x (2 epochs x 9 curves + 4 summary + 9 scores) + 2 references x 9 + 2 variants x 9
+    assert check_repro.expected_numbers(params) == 2 * (18 + 13) + 18 + 18
     params["seeds"] = [0, 1]
-    assert check_repro.expected_numbers(params) == 4 * (10 + 11) + 14 + 14
+    assert check_repro.expected_numbers(params) == 4 * (18 + 13) + 18 + 18

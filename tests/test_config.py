@@ -155,5 +155,6 @@ def test_training_seeds_are_validated(params, seeds, expected):
 
 
 def test_train_stage_refuses_a_seed_not_in_params(params, tmp_path):
+    params["seeds"] = [0]
     result = run_stage("train.py", write_yaml(params, tmp_path / "params.yaml"), "dcgan", "7")
     assert result.returncode == 2 and "seed 7 is not in params.yaml's seeds [0]" in result.stderr
