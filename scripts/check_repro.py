@@ -73,16 +73,21 @@ def apply_profile(params: dict, profile: dict) -> dict:
     return params
 
 
+def write_profiled_params(source: Path, target: Path, profile: dict) -> None:
+    """target: the params file at source with the profile applied (comments kept)."""
+    yaml = YAML()
+    params = apply_profile(yaml.load(source.read_text()), profile)
+    with open(target, "w") as fh:
+        yaml.dump(params, fh)
+
+
 def clean_copy(dest: Path, profile: dict, rev: str | None = None) -> Path:
     if rev is not None:
         export_revision(dest, rev)
     for name in project_files() if rev is None else []:
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, dest / name)
-    yaml = YAML()
-    params = apply_profile(yaml.load((dest / "params.yaml").read_text()), profile)
-    with open(dest / "params.yaml", "w") as fh:
-        yaml.dump(params, fh)
+    write_profiled_params(dest / "params.yaml", dest / "params.yaml", profile)
     # Outputs of the copied lock are not in this copy's cache: start from a clean state, without
     # the committed outputs (metrics, curves, the page) that the profile's stages would rewrite.
     for path in committed_outputs(dest):

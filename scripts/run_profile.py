@@ -23,7 +23,8 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_repro import ROOT, apply_profile, clean_copy, dvc_env, lock_outputs, project_files  # noqa: E402
+from check_repro import (ROOT, clean_copy, dvc_env, lock_outputs, project_files,  # noqa: E402
+                         write_profiled_params)
 
 from ganlab.config import load_config  # noqa: E402
 
@@ -42,10 +43,7 @@ def refresh(work: Path, profile: dict) -> None:
             continue
         (work / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, work / name)
-    yaml = YAML()
-    params = apply_profile(yaml.load((ROOT / "params.yaml").read_text()), profile)
-    with open(work / "params.yaml", "w") as fh:
-        yaml.dump(params, fh)
+    write_profiled_params(ROOT / "params.yaml", work / "params.yaml", profile)
 
 
 def main() -> int:
