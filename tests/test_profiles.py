@@ -30,16 +30,17 @@ def test_each_profile_gives_a_valid_config_with_its_variants(profile):
                                       if v in settings["keep_variants"]]
 
 
-def test_beyond_compares_each_option_with_the_study_s_dcgans_at_the_default_budget():
+def test_beyond_compares_each_option_with_the_study_s_dcgans_at_equal_compute():
     cfg = config_from_dict(apply_profile(load(REPO / "params.yaml"), load(REPO / "profiles" / "beyond.yaml")))
     default = config_from_dict(load(REPO / "params.yaml"))
     assert {cfg.variant(v).family for v in cfg.variants} == {"dcgan", "smoothed", "noised"}
-    # the study's three as the default run trains them (its results are theirs, bit for bit)
-    assert all(cfg.variant(v) == default.variant(v) for v in ("dcgan", "smoothed", "noised"))
+    # the study's three as its code ran them (Keras' Adam beta_1 0.9), which every option keeps
+    # but dcgan_adam, the one that changes the optimiser
+    assert {v for v in cfg.variants if cfg.variant(v).beta_1 != 0.9} == {"dcgan_adam"}
+    assert cfg.variant("dcgan").learning_rate == default.variant("dcgan").learning_rate
     assert cfg.seeds == default.seeds
-    # equal compute: every variant as many epochs at the same batch as the default's DCGAN
-    assert {(cfg.run_settings(v, 0).epochs, cfg.run_settings(v, 0).batch_size) for v in cfg.variants} == \
-        {(default.run_settings("dcgan", 0).epochs, default.run_settings("dcgan", 0).batch_size)}
+    # equal compute: every variant as many epochs at the same batch
+    assert len({(cfg.run_settings(v, 0).epochs, cfg.run_settings(v, 0).batch_size) for v in cfg.variants}) == 1
 
 
 def test_a_profile_keeping_an_unknown_variant_is_refused():
