@@ -35,6 +35,13 @@ SCRIPT = """(function () {
   var asked = /epoch=(\\d+)/.exec(window.location.hash);
   if (asked) { slider.value = asked[1]; }
   show();
+  // Where the row lies on the page, for a screenshot of it (scripts/screenshot_row.py).
+  window.addEventListener('load', function () {
+    document.querySelectorAll('#side-by-side, #side-by-side tbody tr').forEach(function (el) {
+      var r = el.getBoundingClientRect();
+      el.setAttribute('data-rect', [r.left, r.top + window.scrollY, r.width, r.height].map(Math.round).join(','));
+    });
+  });
 })();"""
 
 
