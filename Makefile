@@ -40,7 +40,8 @@ repro: setup
 	@echo "Report:         $(CURDIR)/reports/index.html (figures in reports/figures/)"
 	@echo "Metrics:        $(CURDIR)/reports/metrics.json (dvc metrics show), table in README.md"
 	@echo "MLflow store:   $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db} (artifacts in $(CURDIR)/mlartifacts)"
-	@echo "Open the UI:    $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000"
+	@echo "Open the UI:    make ui, then $$($(BIN)/ganlab ui --print-url)"
+	@echo "Use a model:    $(BIN)/ganlab sample acgan -n 40 -o acgan.png   (ganlab --help)"
 
 # A DVC experiment on the workspace: make exp S="train.epochs=2 data.per_class=64" (each KEY=VALUE is
 # one `-S`). A refused one puts params.yaml back (scripts/exp.sh). `dvc exp show` lists them.
@@ -84,5 +85,6 @@ bench: setup
 	$(BIN)/dvc repro judge
 	$(BIN)/python -m tools.bench $(BENCH_ARGS)
 
+# The MLflow UI on the project's store, with the address that opens the training runs table.
 ui: setup
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
+	$(BIN)/ganlab ui

@@ -1,6 +1,7 @@
-"""Fill the README's generated sections (run by `make repro`, `make beyond`): the default run's
-results table and the study's claims answered, and for each kept profile run
-(results/<profile>/, scripts/run_profile.py) whose markers the README has, its table and claims."""
+"""Fill the generated sections of the README and the docs (run by `make repro`, `make beyond`):
+the default run's results table and the study's claims answered, and for each kept profile run
+(results/<profile>/, scripts/run_profile.py) its table and claims, wherever a page has the
+section's markers."""
 
 import sys
 from pathlib import Path
@@ -8,24 +9,48 @@ from pathlib import Path
 from ganlab.config import load_config
 from ganlab.results import markers, splice_results
 
+REQUIRED = ("results", "claims")  # the default run's: the README must show them
 
-def main(readme: Path = Path("README.md")) -> None:
-    cfg = load_config()
-    text = readme.read_text()
-    for section, source, stage in (("results", cfg.results_table_file, "evaluate"), ("claims", cfg.claims_file, "report")):
+
+def sections(cfg) -> dict[str, str]:
+    """Section name -> the text between its markers."""
+    out = {}
+    for section, source, stage in (("results", cfg.results_table_file, "evaluate"),
+                                   ("claims", cfg.claims_file, "report")):
         if not source.is_file():
             sys.exit(f"error: {source} does not exist; run the {stage} stage first (dvc repro {stage})")
-        text = splice_results(text, source.read_text().strip(), section)
-    profiles = []
+        out[section] = source.read_text().strip()
     for folder in sorted(Path("results").glob("*/")):
-        if markers(folder.name)[0] in text and (folder / cfg.results_table_file.name).is_file():
-            parts = [(folder / cfg.results_table_file.name).read_text().strip()]
+        table = folder / cfg.results_table_file.name
+        if table.is_file():
+            parts = [table.read_text().strip()]
             if (folder / cfg.claims_file.name).is_file():
                 parts.append((folder / cfg.claims_file.name).read_text().strip())
-            text = splice_results(text, "\n\n".join(parts), folder.name)
-            profiles.append(folder.name)
-    readme.write_text(text)
-    print(f"updated the results table and the claims in {readme}" + "".join(f", and {p}'s" for p in profiles))
+            out[folder.name] = "\n\n".join(parts)
+    return out
+
+
+def fill(pages: list[Path], texts: dict[str, str]) -> dict[str, Path]:
+    """Every page's marked sections replaced by their texts; section -> the page it went to."""
+    filled = {}
+    for page in pages:
+        text = page.read_text()
+        new = text
+        for section, body in texts.items():
+            if markers(section)[0] in new:
+                new = splice_results(new, body, section)
+                filled[section] = page
+        if new != text:
+            page.write_text(new)
+    return filled
+
+
+def main(readme: Path = Path("README.md"), docs: Path = Path("docs")) -> None:
+    filled = fill([readme, *sorted(docs.glob("*.md"))], sections(load_config()))
+    missing = [s for s in REQUIRED if s not in filled]
+    if missing:
+        sys.exit(f"error: no page has the markers of {', '.join(missing)} ({markers(missing[0])[0]})")
+    print("updated " + ", ".join(f"{section} in {page}" for section, page in filled.items()))
 
 
 if __name__ == "__main__":

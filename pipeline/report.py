@@ -11,8 +11,10 @@ def main(cfg, argv):
     report = build_report(cfg)
     for path in [report.page, *report.files]:
         print(f"wrote {path}")
+    if report.frames:
+        print(f"wrote {len(report.frames)} grids for the side-by-side row under {report.frames[0].parent.parent}")
     own = {name: files for name, files in report.animations.items() if name in report.run_ids}
-    run_id = log_report(cfg, report.page, report.files, report.run_ids, own, report.headline)
+    run_id = log_report(cfg, report.page, [*report.files, *report.frames], report.run_ids, own, report.headline)
     print(f"MLflow comparison run {run_id}")
 
 

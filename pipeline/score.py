@@ -8,11 +8,14 @@ def main(cfg, argv):
     variant, seed = variant_and_seed(cfg, argv, "score.py")
     from ganlab.atomic import write_json
     from ganlab.evaluation import evaluate_run
+    from ganlab.mlflow_ui import describe
     from ganlab.tracking import log_scores
 
     result = evaluate_run(cfg, variant, seed)
     write_json(cfg.score_file(variant, seed), result)
     log_scores(cfg, result)
+    if result.get("mlflow_run_id"):
+        describe(cfg)  # the UI's runs view, now that the runs have the scores it shows
 
 
 if __name__ == "__main__":

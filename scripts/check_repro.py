@@ -148,6 +148,9 @@ def results(project: Path) -> dict[str, float]:
             for key, inner in value.items():
                 if key not in VOLATILE:
                     walk(f"{prefix}.{key}", inner)
+        elif isinstance(value, list):  # e.g. the memorisation check's quantiles
+            for i, inner in enumerate(value):
+                walk(f"{prefix}[{i}]", inner)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             flat[prefix] = float(value)
 

@@ -167,8 +167,20 @@ def test_mlflow_run_carries_params_tags_curves_grids_and_model(repro):
         images = [a.path for a in client.list_artifacts(run.info.run_id, "images")]
         assert sum(p.endswith(".png") and "samples" in p for p in images) == 2  # one grid per epoch
         assert run.data.metrics["eval_fid"] > 0 and "eval_precision" in run.data.metrics
-        judge_runs = client.search_runs([experiment.experiment_id], "tags.role = 'judge'")
+        # The judge and the comparison have an experiment of their own: this one holds training runs.
+        assert len(client.search_runs([experiment.experiment_id])) == len(runs)
+        reports = client.get_experiment_by_name(params["mlflow"]["experiment"] + "-reports")
+        judge_runs = client.search_runs([reports.experiment_id], "tags.role = 'judge'")
         assert len(judge_runs) == 1 and "test_accuracy" in judge_runs[0].data.metrics
+        # What the run saw: the prepared data set as its dataset input (the UI's Dataset column).
+        (dataset_input,) = run.inputs.dataset_inputs
+        facts = json.loads((project / "data" / "prepared" / "dataset.json").read_text())
+        assert dataset_input.dataset.digest == facts["dataset_sha256"][:16]
+        per_class = facts["classes"][0]["train"]
+        assert dataset_input.dataset.name == f"npz: 3 classes x {per_class}"
+        input_tags = {t.key: t.value for t in dataset_input.tags}
+        assert input_tags["mlflow.data.context"] == "training"
+        assert input_tags["class_counts"] == ", ".join(f"{c}: {per_class}" for c in ("0", "1", "2"))
         top = {a.path for a in client.list_artifacts(run.info.run_id)}
         assert {"model_card.json", "history.csv"} <= top
 
@@ -198,7 +210,8 @@ def test_report_page_shows_every_figure_kind_and_the_metrics_file(repro):
     media = page_media(page)
     names = {p.name for p in media}
     for figure in ("class_samples.png", "last_grids.png", "accuracy.png", "losses.png", "stabilisers.png",
-                   "fid.png", "gradients.png", "coverage.png", "final_metrics.png", "progress_dcgan.gif",
+                   "fid.png", "gradients.png", "coverage.png", "class_shares.png", "memorisation.png",
+                   "final_metrics.png", "progress_dcgan.gif",
                    "progress_acgan.gif"):
         assert figure in names, figure
     for path in media:
@@ -217,6 +230,11 @@ def test_report_page_shows_every_figure_kind_and_the_metrics_file(repro):
         row = text.split(f'<tr data-variant="{variant}">', 1)[1].split("</tr>", 1)[0]
         assert f'<td data-metric="fid">{values["fid"]:.3f} &plusmn; {values["fid_ci95"]:.3f}</td>' in row
     assert '<tr data-variant="real_test (reference)">' in text
+    # The memorisation check: each run's distances to the training set beside the test images'.
+    by_seed = json.loads((project / "reports" / "metrics_by_seed.json").read_text())["runs"]
+    assert len(by_seed["dcgan"]["1"]["nearest_train"]["quantiles"]) == 101
+    assert (project / "reports" / "scores" / "acgan" / "seed1_nearest.png").is_file()
+    assert "real test images " in text and "(no sign of copying)" in text
     # The claims this run can answer (no stabiliser or WGAN here: AC-GAN's and every variant's
     # coverage), each with a verdict on the page and in the Markdown the README gets.
     claims = (project / "reports" / "claims.md").read_text()
@@ -225,6 +243,27 @@ def test_report_page_shows_every_figure_kind_and_the_metrics_file(repro):
     assert "narrows the band" not in claims and "over 2 training seeds" in claims
     listed = [line for line in claims.splitlines() if line.startswith("- **")]
     assert len(listed) == 3 and text.count('<li data-verdict="') == 2 * len(listed)  # on top and by the figure
+
+
+def test_dvc_plots_page_draws_its_curves_without_a_network(repro, tmp_path):
+    """`dvc plots show` as a user runs it: the page carries vega itself (the project's template),
+    and a browser cut off from every host draws each curve."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    project, _, _ = repro
+    dvc(project, "plots", "show", "-o", str(tmp_path / "plots"))
+    page = tmp_path / "plots" / "index.html"
+    text = page.read_text()
+    assert "cdn.jsdelivr.net" not in text and "vegaEmbed" in text and "<script src=" not in text
+    charts = text.count("vegaEmbed('#")
+    assert charts >= 3  # the long curves table's three plots, and the per-run histories
+    if browser is None:
+        pytest.skip("no Chromium here (make test installs Debian's chromium when it can)")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=20000",
+             "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=180)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    drawn = dom.stdout.count('class="marks"')  # vega-embed's canvas, one per drawn chart
+    assert drawn == charts, f"{drawn} of {charts} charts drawn"
 
 
 def test_report_page_renders_in_a_headless_browser(repro, tmp_path):
@@ -247,13 +286,39 @@ def test_report_page_renders_in_a_headless_browser(repro, tmp_path):
     assert iio.imread(shot).std() > 10  # not a blank page
 
 
+
+def test_the_epoch_slider_moves_every_variants_grid(repro, tmp_path):
+    """The side-by-side row in a real browser: opened at epoch 1 and at epoch 2 (#epoch=N sets the
+    slider and runs its handler), every run's image shows that epoch's grid."""
+    import re
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no Chromium here (make test installs Debian's chromium when it can)")
+    project, params, _ = repro
+    page = (project / "reports" / "index.html").as_uri()
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+             "--virtual-time-budget=5000", f"--user-data-dir={tmp_path / 'profile'}"]
+    shown = {}
+    for epoch in (1, 2):
+        dom = subprocess.run([browser, *flags, "--dump-dom", f"{page}#epoch={epoch}"], capture_output=True,
+                             text=True, timeout=120)
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        assert f'<output id="epoch-shown">{epoch}</output>' in dom.stdout
+        shown[epoch] = dict(re.findall(r'<img src="figures/epochs/([^/"]+)/(epoch_\d+\.png)"', dom.stdout))
+    runs = {f"{v}-seed{s}" for v in params["variants"] for s in params["seeds"]}
+    assert set(shown[1]) == set(shown[2]) == runs
+    assert all(shown[1][run] == "epoch_001.png" and shown[2][run] == "epoch_002.png" for run in runs)
+
+
 def test_mlflow_comparison_run_carries_the_page(repro):
     from mlflow.tracking import MlflowClient
 
     project, params, _ = repro
     client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
     experiment = client.get_experiment_by_name(params["mlflow"]["experiment"])
-    comparisons = client.search_runs([experiment.experiment_id], "tags.role = 'comparison'")
+    reports = client.get_experiment_by_name(params["mlflow"]["experiment"] + "-reports")
+    comparisons = client.search_runs([reports.experiment_id], "tags.role = 'comparison'")
     assert len(comparisons) == 1
     run = comparisons[0]
     trained = client.search_runs([experiment.experiment_id], "tags.variant != ''")
@@ -261,9 +326,104 @@ def test_mlflow_comparison_run_carries_the_page(repro):
     assert "report/index.html" in {a.path for a in client.list_artifacts(run.info.run_id, "report")}
     figures = {a.path for a in client.list_artifacts(run.info.run_id, "report/figures")}
     assert {"report/figures/stabilisers.png", "report/figures/fid.png"} <= figures
+    # Where the page links them (its relative links hold in MLflow's copy too).
+    grids = {a.path for a in client.list_artifacts(run.info.run_id, "report/figures/epochs/dcgan-seed1")}
+    assert grids == {f"report/figures/epochs/dcgan-seed1/epoch_00{e}.png" for e in (1, 2)}
+    assert "report/curves.csv" in {a.path for a in client.list_artifacts(run.info.run_id, "report")}
     assert "fid.dcgan" in run.data.metrics
     own = next(r for r in trained if r.info.run_name == "dcgan-seed0")
     assert "figures/progress_dcgan.gif" in {a.path for a in client.list_artifacts(own.info.run_id, "figures")}
+
+
+def test_each_runs_generator_is_registered_and_best_is_the_lowest_fid(repro):
+    from mlflow.tracking import MlflowClient
+
+    project, params, _ = repro
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}", registry_uri=f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name(params["mlflow"]["experiment"])
+    for variant in params["variants"]:
+        runs = {r.info.run_id: r for r in client.search_runs([experiment.experiment_id], f"tags.variant = '{variant}'")}
+        versions = client.search_model_versions(f"name = 'ganlab-{variant}'")
+        assert sorted(v.run_id for v in versions) == sorted(runs)  # one version a run, none twice
+        for version in versions:
+            run = runs[version.run_id]
+            assert version.tags["params_sha256"] == run.data.tags["params_sha256"]
+            assert float(version.tags["eval_fid"]) == pytest.approx(run.data.metrics["eval_fid"], rel=1e-5)
+        best = client.get_model_version_by_alias(f"ganlab-{variant}", "best")
+        assert best.run_id == min(runs.values(), key=lambda r: r.data.metrics["eval_fid"]).info.run_id
+
+
+def test_ganlab_sample_from_a_registered_model(repro, tmp_path):
+    """The console script, as a user runs it in the project: the best AC-GAN's samples of one
+    class, from the registry."""
+    import numpy as np
+
+    project, _, _ = repro
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    ganlab = Path(sys.executable).with_name("ganlab")
+    command = [str(ganlab)] if ganlab.exists() else [sys.executable, "-m", "ganlab.commands"]
+    result = subprocess.run([*command, "sample", "models:/ganlab-acgan@best", "-n", "4", "--class", "1",
+                             "-o", str(tmp_path / "best.npz")], cwd=project, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    samples = np.load(tmp_path / "best.npz")
+    assert samples["images"].shape == (4, 32, 32, 1) and samples["labels"].tolist() == [1, 1, 1, 1]
+    url = subprocess.run([*command, "ui", "--print-url"], cwd=project, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert url.returncode == 0 and "/runs?workflowType=machine_learning" in url.stdout
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_ui_link_lands_on_the_training_runs_table(repro, tmp_path):
+    """`ganlab ui`'s address in a browser with no saved settings: MLflow's runs table with the
+    Model training navigation, training runs only, sorted by FID, the scores as columns."""
+    import time
+    import urllib.request
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no Chromium here (make test installs Debian's chromium when it can)")
+    project, params, _ = repro
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    port = free_port()
+    url = subprocess.run([sys.executable, "-m", "ganlab.commands", "ui", "--port", str(port), "--print-url"],
+                         cwd=project, env=env, capture_output=True, text=True, timeout=300).stdout.strip()
+    server = subprocess.Popen([str(Path(sys.executable).with_name("mlflow")), "ui", "--backend-store-uri",
+                               f"sqlite:///{project / 'mlflow.db'}", "--host", "127.0.0.1", "--port", str(port)],
+                              cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 180
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5)
+                break
+            except OSError:
+                assert time.time() < deadline, "the MLflow UI did not start"
+                time.sleep(2)
+        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=30000",
+                 f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1600,900"]
+        dom = subprocess.run([browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=180)
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        page = dom.stdout
+        assert "Model training" in page and ">Runs<" in page  # the runs table, not the GenAI overview
+        assert "eval_fid" in page and "eval_kid" in page  # the scores as the first columns, no clicking
+        names = [n for n in ("dcgan-seed0", "dcgan-seed1", "acgan-seed0", "acgan-seed1") if n in page]
+        assert len(names) == 4 and "comparison" not in page and ">judge<" not in page
+        shot = tmp_path / "ui.png"
+        subprocess.run([browser, *flags, f"--screenshot={shot}", url], capture_output=True, timeout=180, check=True)
+        import imageio.v3 as iio
+
+        assert iio.imread(shot).std() > 10
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def git(project: Path, *args: str) -> None:

@@ -84,3 +84,46 @@ def test_progress_animation_has_one_stamped_frame_per_epoch(tmp_path):
     assert gif[0, :18].min() < 128  # the stamp's text
     if len(written) == 2:
         assert written[1].suffix == ".mp4" and written[1].stat().st_size > 0
+
+
+def test_side_by_side_row_copies_every_runs_grids_and_offers_each_epoch(tmp_path):
+    import json
+    import re
+
+    from ganlab.report.side_by_side import copy_frames, html_block
+
+    grids = {}
+    for variant, epochs in (("dcgan", 3), ("wgan", 2)):  # the WGAN trained fewer epochs
+        for seed in (0, 1):
+            folder = tmp_path / "training" / variant / f"seed{seed}" / "samples"
+            folder.mkdir(parents=True)
+            for epoch in range(1, epochs + 1):
+                iio.imwrite(folder / f"epoch_{epoch:03d}.png", np.full((4, 4), 10 * epoch + seed, np.uint8))
+            grids.setdefault(variant, {})[seed] = sorted(folder.glob("epoch_*.png"))
+    figures = tmp_path / "reports" / "figures"
+    (figures / "epochs" / "gone-seed0").mkdir(parents=True)  # a run no longer in the params
+    frames = copy_frames(grids, figures)
+    assert sorted(p.name for p in (figures / "epochs").iterdir()) == ["dcgan-seed0", "dcgan-seed1", "wgan-seed0",
+                                                                       "wgan-seed1"]
+    assert iio.imread(frames["wgan"][1][1])[0, 0] == 21  # epoch 2 of seed 1, copied whole
+
+    block = html_block(frames, tmp_path / "reports")
+    assert 'max="3"' in block and 'value="3"' in block  # the slider reaches the longest run
+    cells = re.findall(r"<img src=\"([^\"]+)\" alt=\"([^\"]+)\" data-frames='([^']+)'", block)
+    assert [alt for _, alt, _ in cells] == ["dcgan-seed0", "wgan-seed0", "dcgan-seed1", "wgan-seed1"]  # a row a seed
+    for src, alt, listed in cells:
+        paths = json.loads(listed.replace("&quot;", '"'))
+        variant = alt.split("-")[0]
+        assert paths == [f"figures/epochs/{alt}/epoch_{e:03d}.png" for e in range(1, len(grids[variant][0]) + 1)]
+        assert src == paths[-1]  # opens at each run's last grid
+
+
+def test_memorisation_text_names_the_variants_closer_than_test_images():
+    from ganlab.report import memorisation_text
+
+    scores = {"copier": [{"nearest_train": {"median": 0.5}}, {"nearest_train": {"median": 0.7}}],
+              "honest": [{"nearest_train": {"median": 3.0}}, {"nearest_train": {"median": 2.0}}]}
+    text = memorisation_text(scores, {"nearest_train": {"median": 1.76}})
+    assert "real test images 1.76" in text
+    assert "(look for copies): copier 0.60." in text and "(no sign of copying): honest 2.50." in text
+    assert "(look for copies): none." in memorisation_text({"honest": scores["honest"]}, {"nearest_train": {"median": 1.0}})

@@ -16,9 +16,11 @@ from ganlab.config import Config
 from ganlab.data import Dataset, DataError, load_prepared, to_unit_range
 from ganlab.judge import Judge
 from ganlab.metrics import (class_shares, classifier_score, density_coverage, frechet_distance,
-                            kernel_distance, label_accuracy, precision_recall, recognisable, share_entropy)
+                            kernel_distance, label_accuracy, nearest_neighbours, precision_recall, recognisable,
+                            share_entropy)
 from ganlab.plan import evaluate_samples
-from ganlab.results import HEADLINE
+from ganlab.grids import image_grid
+from ganlab.results import HEADLINE, NEAREST_PAIRS, NEAREST_QUANTILES, nearest_pairs_file
 from ganlab.streams import stream
 
 
@@ -72,6 +74,26 @@ def real_reference(cfg: Config, data: Dataset, judge: Judge) -> RealReference:
     return RealReference(n, feats, data.y_train[pick], rng)
 
 
+def nearest_train(train_feats: np.ndarray, feats: np.ndarray) -> tuple[dict, np.ndarray, np.ndarray]:
+    """The memorisation check of a set of images: their distances to the nearest training image
+    (judge features) as quantiles, and (distances, indices) for showing the closest."""
+    distances, index = nearest_neighbours(feats, train_feats)
+    summary = {"median": float(np.median(distances)),
+               "quantiles": [float(q) for q in np.quantile(distances, NEAREST_QUANTILES)]}
+    return summary, distances, index
+
+
+def write_nearest_pairs(images: np.ndarray, train_images: np.ndarray, distances: np.ndarray, index: np.ndarray,
+                        path) -> None:
+    """The samples nearest the training set (top row) above their nearest training images."""
+    import imageio.v3 as iio
+
+    closest = np.argsort(distances, kind="stable")[:NEAREST_PAIRS]
+    pairs = np.concatenate([images[closest], train_images[index[closest]]])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    iio.imwrite(path, image_grid(pairs, len(closest)))
+
+
 def _load_judge(cfg: Config) -> tuple[Judge, dict]:
     facts = json.loads(cfg.judge_facts_file.read_text())
     return Judge.load(cfg.judge_model_file), facts
@@ -92,6 +114,9 @@ def evaluate_run(cfg: Config, variant: str, seed: int) -> dict:
     images, labels = generate(generator, card, real.samples, cfg.seed)
     feats, probs = judge(images)
     result = score(cfg, real.feats, feats, probs, data.class_names)
+    train_images = to_unit_range(data.x_train)
+    result["nearest_train"], distances, index = nearest_train(judge(train_images)[0], feats)
+    write_nearest_pairs(images, train_images, distances, index, nearest_pairs_file(cfg.score_file(variant, seed)))
     if labels is not None:
         result["class_accuracy"] = label_accuracy(labels, probs.argmax(axis=1))
         # Classes with fewer than two images on either side have no covariance: left out.
@@ -118,9 +143,11 @@ def evaluate_references(cfg: Config) -> dict:
     names = data.class_names
     test_pick = real.rng.choice(len(data.y_test), min(real.samples, len(data.y_test)), replace=False)
     noise = real.rng.uniform(-1, 1, (real.samples, *data.x_train.shape[1:])).astype(np.float32)
+    test_feats, test_probs = judge(to_unit_range(data.x_test[test_pick]))
+    train_feats = judge(to_unit_range(data.x_train))[0]
     references = {
-        "real_test": score(cfg, real.feats, *judge(to_unit_range(data.x_test[test_pick])), names)
-        | {"samples": len(test_pick)},
+        "real_test": score(cfg, real.feats, test_feats, test_probs, names)
+        | {"samples": len(test_pick), "nearest_train": nearest_train(train_feats, test_feats)[0]},
         "noise": score(cfg, real.feats, *judge(noise), names) | {"samples": real.samples},
     }
     for name, ref in references.items():

@@ -39,6 +39,16 @@ METRICS = (
 HEADLINE = tuple(m.key for m in METRICS)
 
 
+# The memorisation check's distances (judge features) are kept as these quantiles per run.
+NEAREST_QUANTILES = tuple(i / 100 for i in range(101))
+NEAREST_PAIRS = 8  # the samples nearest the training set, shown beside their training images
+
+
+def nearest_pairs_file(score_file: Path) -> Path:
+    """A run's closest samples beside their nearest training images (a PNG by its scores)."""
+    return score_file.with_name(score_file.stem + "_nearest.png")
+
+
 def format_cell(values: dict, key: str, plus_minus: str = "±", missing: str = "-") -> str:
     """A metric's mean, with its 95 % interval's half-width when there is one."""
     if key not in values:

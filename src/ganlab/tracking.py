@@ -66,6 +66,15 @@ def ensure_experiment(name: str, uri: str) -> str:
         return experiment.experiment_id
 
 
+# The evaluate stage's scores on each training run: eval_fid, eval_recognisable, ...
+EVAL_PREFIX = "eval_"
+def reports_experiment(cfg: Config) -> str:
+    """Where the judge and the comparison runs go: beside the training experiment, not in it, so
+    that its runs table, charts and compare view hold only training runs (which all have the
+    same metrics), whichever stages a `dvc repro` or `dvc exp run` ran."""
+    return f"{cfg.mlflow.experiment}-reports"
+
+
 def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """{"data": {"source": "npz"}} -> {"data.source": "npz"}; lists become their repr."""
     flat: dict[str, Any] = {}
@@ -117,6 +126,25 @@ def params_hash(cfg: Config) -> str:
     content, whichever DVC experiment or commit they came from."""
     canonical = json.dumps(cfg.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def dataset_input(cfg: Config, data_facts: dict):
+    """The prepared data set as an MLflow dataset (the runs table's Dataset column): named by its
+    source and classes, with the prepared file's digest, and the images per class as tags."""
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.data.sources import LocalArtifactDatasetSource
+
+    classes = data_facts.get("classes", [])
+    counts = sorted({c["train"] for c in classes})
+    per_class = f" x {counts[0]}" if len(counts) == 1 else ""
+    name = f"{cfg.data.source}: {len(classes)} classes{per_class}" if classes else cfg.data.source
+    # MLflow keeps at most 36 characters of a digest; 16 hex digits of the sha256 tell files apart.
+    digest = data_facts.get("dataset_sha256", "unknown")[:16]
+    dataset = MetaDataset(LocalArtifactDatasetSource(str(cfg.prepared_dataset)), name=name, digest=digest)
+    tags = {"source": str(data_facts.get("source", cfg.data.path or cfg.data.source)),
+            "train_images": str(data_facts.get("train_images", "")),
+            "class_counts": ", ".join(f"{c['name']}: {c['train']}" for c in classes)}
+    return dataset, tags
 
 
 def run_params(cfg: Config, variant: str, seed: int) -> dict[str, Any]:
@@ -220,6 +248,8 @@ def training_run(cfg: Config, variant: str, seed: int, data_facts: dict,
         run = mlflow.start_run(experiment_id=experiment_id, run_name=cfg.run_name(variant, seed),
                                tags=run_tags(cfg, variant, seed, data_facts) | ({"extends": extends} if extends else {}))
         mlflow.log_params(run_params(cfg, variant, seed))
+        dataset, dataset_tags = dataset_input(cfg, data_facts)
+        mlflow.log_input(dataset, context="training", tags=dataset_tags)
     try:
         yield RunLogger(run.info.run_id)
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM turned into one by ganlab.cli
@@ -244,11 +274,58 @@ def log_scores(cfg: Config, result: dict) -> None:
     mlflow.set_tracking_uri(tracking_uri(cfg))
     client = MlflowClient()
     now = int(time.time() * 1000)
-    numbers = {f"eval_{k}": float(v) for k, v in result.items()
+    numbers = {f"{EVAL_PREFIX}{k}": float(v) for k, v in result.items()
                if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "seconds"}
-    numbers |= {f"eval_share_{flat_key(name)}": share for name, share in result["class_share"].items()}
+    numbers |= {f"{EVAL_PREFIX}share_{flat_key(name)}": share for name, share in result["class_share"].items()}
     client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in numbers.items()])
     client.set_tag(run_id, "judge_sha256", result["judge_sha256"])
+    register_generator(client, run_id, numbers)
+
+
+REGISTERED_PREFIX = "ganlab-"  # the registry's name of a variant's generators: ganlab-<variant>
+BEST_ALIAS = "best"
+
+
+def registered_name(variant: str) -> str:
+    return REGISTERED_PREFIX + variant
+
+
+def register_generator(client, run_id: str, scores: dict[str, float]):
+    """The run's generator as a version of ganlab-<variant> in the model registry, tagged with
+    its run, params hash and scores; the alias `best` moves to the version with the lowest FID
+    so far. A rescored run updates its version instead of adding one."""
+    from mlflow.exceptions import MlflowException
+
+    run = client.get_run(run_id)
+    name = registered_name(run.data.tags["variant"])
+    try:
+        client.create_registered_model(name, description=f"Generators of the `{run.data.tags['variant']}` "
+                                       "variant, one version per training run; alias `best`: the lowest FID.")
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    tags = {"run_name": run.info.run_name, "seed": run.data.tags.get("seed", ""),
+            "params_sha256": run.data.tags.get("params_sha256", "")}
+    tags |= {key: f"{value:.6g}" for key, value in scores.items() if not key.startswith(f"{EVAL_PREFIX}share_")}
+    versions = client.search_model_versions(f"name = '{name}'")
+    version = next((v for v in versions if v.run_id == run_id), None)
+    if version is None:
+        import mlflow
+
+        version = mlflow.register_model(f"runs:/{run_id}/generator", name, tags=tags)
+        versions = [*versions, version]
+    else:
+        for key, value in tags.items():
+            client.set_model_version_tag(name, version.version, key, value)
+    fid_key = EVAL_PREFIX + "fid"
+
+    def fid(v) -> float:
+        value = tags.get(fid_key) if v.version == version.version else v.tags.get(fid_key)
+        return float(value) if value not in (None, "") else float("inf")
+
+    best = min(versions, key=fid)
+    client.set_registered_model_alias(name, BEST_ALIAS, best.version)
+    return version
 
 
 def log_report(cfg: Config, page: Path, files: list[Path], run_ids: dict[str, str],
@@ -258,14 +335,14 @@ def log_report(cfg: Config, page: Path, files: list[Path], run_ids: dict[str, st
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    experiment_id = ensure_experiment(cfg.mlflow.experiment, tracking_uri(cfg))
+    experiment_id = ensure_experiment(reports_experiment(cfg), tracking_uri(cfg))
     tags = {"role": "comparison", "compares": ",".join(run_ids.values()), **provenance_tags(cfg)}
     tags |= {f"run.{name}": run_id for name, run_id in run_ids.items()}
     with mlflow.start_run(experiment_id=experiment_id, run_name="comparison", tags=tags) as run:
         mlflow.log_metrics(metrics)
         mlflow.log_artifact(str(page), "report")
-        for path in files:
-            mlflow.log_artifact(str(path), "report/figures")
+        for path in files:  # where the page links it, so that MLflow's copy of the page works too
+            mlflow.log_artifact(str(path), Path("report", os.path.relpath(path.parent, page.parent)).as_posix())
         comparison_id = run.info.run_id
     client = MlflowClient()
     for name, paths in own_files.items():
@@ -284,7 +361,7 @@ def log_judge(cfg: Config, facts: dict, folder: Path) -> str:
     """The judge as a run of its own (tag role=judge): its accuracy and the model file."""
     import mlflow
 
-    experiment_id = ensure_experiment(cfg.mlflow.experiment, tracking_uri(cfg))
+    experiment_id = ensure_experiment(reports_experiment(cfg), tracking_uri(cfg))
     tags = {"role": "judge", **provenance_tags(cfg)}
     with mlflow.start_run(experiment_id=experiment_id, run_name="judge", tags=tags) as run:
         mlflow.log_params(flatten({"judge": cfg.judge.model_dump(), "seed": cfg.seed}))

@@ -16,9 +16,9 @@ from ganlab.atomic import write_text
 from ganlab.claims import BASELINE, STABILISERS
 from ganlab.config import GRID_GLOB, Config, run_name
 from ganlab.data import Dataset, load_prepared
-from ganlab.report import figures
+from ganlab.report import figures, side_by_side
 from ganlab.report.page import Section, html_results_table, render_page, write_page
-from ganlab.results import METRICS
+from ganlab.results import METRICS, nearest_pairs_file
 from ganlab.stats import mean_interval
 # The final-metrics figure's panels: every headline metric that every variant has.
 FINAL_METRICS = {m.key: m.label + (" (lower is better)" if m.lower_is_better else "")
@@ -29,6 +29,7 @@ FINAL_METRICS = {m.key: m.label + (" (lower is better)" if m.lower_is_better els
 class Report:
     page: Path
     files: list[Path]                     # every figure, animation and the curves table
+    frames: list[Path]                    # the side-by-side row's copies of every run's grids
     animations: dict[str, list[Path]]     # variant -> its progress GIF (and MP4)
     run_ids: dict[str, str]               # run name -> MLflow run id of the runs it compares
     headline: dict[str, float]            # metric.variant -> mean over seeds
@@ -91,6 +92,21 @@ def equal_compute_text(histories: figures.Histories) -> str:
             f"variant saw; linear between scored epochs): " + ", ".join(cells) + ".")
 
 
+def memorisation_text(scores: dict[str, list[dict]], reference: dict) -> str:
+    """Whether each variant's samples sit closer to the training set than real test images do,
+    by the median distance to the nearest training image (mean over seeds)."""
+    test = reference["nearest_train"]["median"]
+    medians = {v: float(np.mean([run["nearest_train"]["median"] for run in runs])) for v, runs in scores.items()}
+
+    def listed(names: list[str]) -> str:
+        return ", ".join(f"{html.escape(v)} {medians[v]:.2f}" for v in names) or "none"
+
+    closer = [v for v in medians if medians[v] < test]
+    return (f"Median distance to the nearest training image: real test images {test:.2f}. Samples that sit "
+            f"closer to the training set than test images do (look for copies): {listed(closer)}. Farther (no "
+            f"sign of copying): {listed([v for v in medians if v not in closer])}.")
+
+
 def further_dcgans(cfg: Config) -> dict[str, str]:
     """Every DCGAN after the first (the baseline) -> the settings it changes, in words: the
     stabilisers beyond the study (ema, diffaugment, spectral_norm, r1, TTUR) as options."""
@@ -119,6 +135,7 @@ class Inputs:
     evaluation: dict
     scores: dict[str, list[dict]]  # per variant: every seed's evaluate results
     grids: dict[str, list[Path]]  # of the first seed, per variant
+    all_grids: dict[str, dict[int, list[Path]]]  # per variant and seed
     column_titles: dict[str, list[str]]  # conditional variants: their grids' columns
 
 
@@ -137,6 +154,7 @@ def read_inputs(cfg: Config) -> Inputs:
         evaluation=evaluation,
         scores={v: [by_seed[v][str(s)] for s in seeds] for v in cfg.variants},
         grids={v: sorted(cfg.samples_dir(v, first).glob(GRID_GLOB)) for v in cfg.variants},
+        all_grids={v: {s: sorted(cfg.samples_dir(v, s).glob(GRID_GLOB)) for s in seeds} for v in cfg.variants},
         column_titles={v: card["class_names"] for v, card in cards.items() if card.get("conditional")},
     )
 
@@ -166,12 +184,20 @@ def draw_figures(cfg: Config, inputs: Inputs, spread: dict) -> dict[str, Path]:
             histories, {"class_entropy": ("entropy of the class shares (1: every class alike)", False),
                         "class_accuracy": ("conditional: judge agrees with the class asked for", False)},
             "Mode coverage per epoch (judge's classes of the in-training samples)", out / "coverage.png"),
+        "shares": figures.class_shares(
+            {**{v: values["class_share"] for v, values in evaluation["variants"].items()},
+             "real test images": evaluation["references"]["real_test"]["class_share"]}, out / "class_shares.png"),
+        "memorisation": figures.memorisation(
+            {v: [run["nearest_train"]["quantiles"] for run in runs] for v, runs in inputs.scores.items()},
+            evaluation["references"]["real_test"]["nearest_train"]["quantiles"],
+            {v: nearest_pairs_file(cfg.score_file(v, inputs.seeds[0])) for v in cfg.variants},
+            out / "memorisation.png"),
         "metrics": figures.final_metrics(bars, evaluation["references"], FINAL_METRICS, out / "final_metrics.png"),
     }
 
 
 def sections(cfg: Config, inputs: Inputs, written: dict[str, Path], animations: dict[str, list[Path]],
-             answers: list[claims.Answer]) -> list[Section]:
+             answers: list[claims.Answer], frames: dict[str, dict[int, list[Path]]]) -> list[Section]:
     data, first = inputs.data, inputs.seeds[0]
     def listed(*topics: str) -> str:
         return "<ul>" + "".join(a.html() for a in answers if not topics or a.topic in topics) + "</ul>"
@@ -183,6 +209,10 @@ def sections(cfg: Config, inputs: Inputs, written: dict[str, Path], animations: 
                 + html.escape(", ".join(data.class_names)) + ".", [written["data"]]),
         Section("Samples after the last epoch", "Each variant's fixed-noise grid after its last epoch (seed "
                 f"{first}); AC-GAN's has one column per class.", [written["grids"]]),
+        Section("Side by side, epoch by epoch", "Every variant's fixed-noise grid at the same epoch: move the "
+                "slider (or open the page at <code>#epoch=N</code>). One row per training seed; a variant that "
+                "trained fewer epochs shows its last grid.",
+                html_block=side_by_side.html_block(frames, cfg.report_page.parent)),
         Section("Discriminator accuracy", "Accuracy on real and on generated images per epoch. For the WGAN "
                 "critics: the share of real (fake) images scored above (below) the batch's mean fake (real) "
                 "score.", [written["accuracy"]]),
@@ -195,8 +225,13 @@ def sections(cfg: Config, inputs: Inputs, written: dict[str, Path], animations: 
                 "vanishing. The norm of G's gradient (of its own loss, each family's scale) per epoch, and how "
                 "often D is sure a fake is fake.", [written["gradients"]], html_block=listed(claims.GRADIENTS)),
         Section("Mode coverage", "Claims (c) and (d): AC-GAN makes the class it is asked for, and which "
-                "variants cover every class, by the judge's class of each sample.", [written["coverage"]],
+                "variants cover every class, by the judge's class of each sample: per epoch (left) and the "
+                "evaluate stage's samples of every variant (right).", [written["coverage"], written["shares"]],
                 html_block=listed(claims.CLASSES, claims.COVERAGE)),
+        Section("Memorisation", "Does a generator copy its training images? Each sample's distance to its "
+                "nearest training image (judge features), against the same for real test images, which the "
+                "generators never saw. " + memorisation_text(inputs.scores, inputs.evaluation["references"]["real_test"]),
+                [written["memorisation"]]),
         *([Section("Beyond the study", "Each further DCGAN (the study's networks and loss with one of the "
                    "field's stabilisers as an option) against the study's DCGAN, on the evaluate stage's FID and "
                    "recognisable share; the FID figure below compares them at equal compute.",
@@ -221,6 +256,7 @@ def build_report(cfg: Config) -> Report:
     answers = claims.answer(families, inputs.histories, inputs.scores, further_dcgans(cfg))
     write_text(cfg.claims_file, claims.markdown(answers, len(seeds)) + "\n")
     animations = {v: figures.progress_animation(g, cfg.figures_dir / f"progress_{v}") for v, g in inputs.grids.items()}
+    frames = side_by_side.copy_frames(inputs.all_grids, cfg.figures_dir)
     curves = write_curves(inputs.histories, seeds, cfg.curves_file)
 
     seeds_text = (f"Curves and numbers are means over the training seeds {seeds} with 95 % intervals."
@@ -230,11 +266,13 @@ def build_report(cfg: Config) -> Report:
              f"{evaluation['judge']['test_accuracy']:.3f}. Table: mean &plusmn; 95 % interval where there are "
              "several seeds; the references are real test images and uniform noise.")
     page = write_page(cfg.report_page, render_page("GAN lab report", intro, html_results_table(evaluation),
-                                                   sections(cfg, inputs, written, animations, answers),
+                                                   sections(cfg, inputs, written, animations, answers, frames),
                                                    cfg.report_page.parent))
     by_seed = json.loads(cfg.evaluation_by_seed_file.read_text())["runs"]
     run_ids = {cfg.run_name(v, int(s)): r["mlflow_run_id"] for v, runs in by_seed.items() for s, r in runs.items()
                if r.get("mlflow_run_id")}
     headline = {f"{k}.{v}": values[k] for v, values in evaluation["variants"].items() for k in ("fid", "kid")}
+    copied = [p for by_seed in frames.values() for grids in by_seed.values() for p in grids]
     return Report(page, [curves, cfg.claims_file, *written.values(), *(p for a in animations.values() for p in a)],
+                  copied,
                   {cfg.run_name(v, first): a for v, a in animations.items()}, run_ids, headline)

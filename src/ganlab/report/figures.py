@@ -240,6 +240,58 @@ def final_metrics(rows: dict[str, dict[str, tuple[float, float | None]]], refere
         return _save(fig, path)
 
 
+def class_shares(shares: dict[str, dict[str, float]], path: Path) -> Path:
+    """Mode coverage at a glance: one bar per variant (and the real test images), split into the
+    share of its samples the judge puts in each class; a dashed line where a uniform share ends."""
+    names = list(next(iter(shares.values())))
+    rows = list(shares)
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.4))
+        left = np.zeros(len(rows))
+        colours = plt.get_cmap("tab10").colors
+        for i, name in enumerate(names):
+            values = np.array([shares[r].get(name, 0.0) for r in rows])
+            ax.barh(rows, values, left=left, color=colours[i % len(colours)], label=name, edgecolor="white")
+            left += values
+        for k in range(1, len(names)):
+            ax.axvline(k / len(names), color="0.3", linestyle=":", linewidth=0.8)
+        ax.set_xlim(0, 1)
+        ax.invert_yaxis()
+        ax.grid(False)
+        ax.set_xlabel("share of samples, by the judge's class (dotted: equal shares)")
+        ax.legend(ncols=len(names), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, fontsize=8)
+        ax.set_title("Class shares of every variant", pad=24)
+        return _save(fig, path)
+
+
+def memorisation(quantiles: dict[str, list[list[float]]], reference: list[float], pairs: dict[str, Path],
+                 path: Path) -> Path:
+    """Left: the share of samples within a distance of their nearest training image (judge
+    features), per variant (mean over seeds), against real test images (dashed): a curve left of
+    the dashed one sits closer to the training set than unseen real images do. Right: each
+    variant's closest samples (top) above their nearest training images."""
+    from ganlab.results import NEAREST_QUANTILES
+
+    with plt.rc_context(STYLE):
+        fig = plt.figure(figsize=(11, max(3.2, 0.9 * len(pairs) + 0.8)), layout="constrained")
+        left, right = fig.subfigures(1, 2, width_ratios=(1, 1.4))
+        ax = left.subplots()
+        for variant, runs in quantiles.items():
+            ax.plot(np.mean(runs, axis=0), NEAREST_QUANTILES, label=variant)
+        ax.plot(reference, NEAREST_QUANTILES, "k--", label="real test images")
+        ax.set_xlabel("distance to the nearest training image (judge features)")
+        ax.set_ylabel("share of images within it")
+        ax.legend(fontsize=7)
+        axes = right.subplots(len(pairs), 1, squeeze=False)[:, 0]
+        for ax, (variant, strip) in zip(axes, pairs.items()):
+            ax.imshow(iio.imread(strip), cmap="gray", vmin=0, vmax=255)
+            ax.set_axis_off()
+            ax.set_title(variant, fontsize=8, loc="left")
+        right.suptitle("closest samples (top) and their nearest training images", fontsize=9)
+        fig.suptitle("Memorisation check")
+        return _save(fig, path)
+
+
 def progress_animation(frames: list[Path], path: Path, seconds_per_frame: float = 0.6) -> list[Path]:
     """Study figure 6: the fixed-noise grid over the epochs, as a GIF that loops, and as an MP4
     where imageio's ffmpeg plugin is installed. Each frame is stamped with its epoch."""

@@ -51,7 +51,8 @@ def _media(section: Section, root: Path) -> str:
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;font-size:0.9em}th,td{padding:0.3em 0.6em;border-bottom:1px solid #ddd;text-align:right}
 th:first-child{text-align:left}figure{display:inline-block;margin:0.5em}img,video{max-width:100%}
-figcaption{font-size:0.8em;color:#666}.broken{outline:3px solid red}"""
+figcaption,.epoch-caption{font-size:0.8em;color:#666}
+.side-by-side img{width:150px;image-rendering:pixelated}.side-by-side td,.side-by-side thead th{text-align:center}#epoch-slider{width:20em}.broken{outline:3px solid red}"""
 
 # Marks an image that does not load (a red outline) and records the counts on <html>, where a
 # headless browser (tests/test_pipeline.py) or a person with the inspector can read them.
