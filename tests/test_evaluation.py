@@ -52,3 +52,13 @@ def test_readme_section_is_replaced_and_nothing_else():
     assert splice_results(new, "new table") == new  # idempotent
     with pytest.raises(ValueError, match="no <!-- results:start -->"):
         splice_results("# no markers\n", "table")
+
+
+def test_nearest_neighbours_finds_each_querys_closest_pool_point():
+    from ganlab.evaluation import nearest_neighbours
+
+    pool = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 5.0]])
+    queries = np.array([[9.0, 0.0], [0.0, 4.0], [0.0, 0.0]])
+    distances, index = nearest_neighbours(queries, pool)
+    assert index.tolist() == [1, 2, 0]
+    assert distances == pytest.approx([1.0, 1.0, 0.0])  # a copy of a training image sits at 0

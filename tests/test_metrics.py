@@ -155,13 +155,3 @@ def test_share_entropy_is_one_for_uniform_shares_and_zero_for_one_class():
 def test_bad_feature_shapes_are_refused():
     with pytest.raises(ValueError, match="expected"):
         frechet_distance(np.zeros(5), np.zeros((5, 2)))
-
-
-def test_nearest_neighbours_finds_each_querys_closest_pool_point():
-    from ganlab.metrics import nearest_neighbours
-
-    pool = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 5.0]])
-    queries = np.array([[9.0, 0.0], [0.0, 4.0], [0.0, 0.0]])
-    distances, index = nearest_neighbours(queries, pool)
-    assert index.tolist() == [1, 2, 0]
-    assert distances == pytest.approx([1.0, 1.0, 0.0])  # a copy of a training image sits at 0

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+from scipy.spatial.distance import cdist
 
 from ganlab.config import Config
 from ganlab.data import Dataset, DataError, load_prepared, to_unit_range
 from ganlab.judge import Judge
 from ganlab.metrics import (class_shares, classifier_score, density_coverage, frechet_distance,
-                            kernel_distance, label_accuracy, nearest_neighbours, precision_recall, recognisable,
-                            share_entropy)
+                            kernel_distance, label_accuracy, precision_recall, recognisable, share_entropy)
 from ganlab.plan import evaluate_samples
 from ganlab.grids import image_grid
 from ganlab.results import HEADLINE, NEAREST_PAIRS, NEAREST_QUANTILES, nearest_pairs_file
@@ -72,6 +72,14 @@ def real_reference(cfg: Config, data: Dataset, judge: Judge) -> RealReference:
     pick = rng.choice(len(data.y_train), n, replace=False)
     feats, _ = judge(to_unit_range(data.x_train[pick]))
     return RealReference(n, feats, data.y_train[pick], rng)
+
+
+def nearest_neighbours(queries: np.ndarray, pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's distance to its nearest pool point and that point's index: the memorisation
+    check (a sample nearer the training set than held-out real images are may be a copy)."""
+    distances = cdist(np.asarray(queries, np.float64), np.asarray(pool, np.float64))
+    index = distances.argmin(axis=1)
+    return distances[np.arange(len(queries)), index], index
 
 
 def nearest_train(train_feats: np.ndarray, feats: np.ndarray) -> tuple[dict, np.ndarray, np.ndarray]:

@@ -112,15 +112,6 @@ def density_coverage(real_feats: np.ndarray, fake_feats: np.ndarray, k: int = 5)
     return float(density), float(coverage)
 
 
-def nearest_neighbours(queries: np.ndarray, pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each query's distance to its nearest pool point and that point's index: the memorisation
-    check (a sample nearer the training set than held-out real images are may be a copy)."""
-    queries, pool = _as_features(queries, "queries"), _as_features(pool, "pool")
-    distances = cdist(queries, pool)
-    index = distances.argmin(axis=1)
-    return distances[np.arange(len(queries)), index], index
-
-
 def classifier_score(probs: np.ndarray, eps: float = 1e-12) -> float:
     """The Inception Score's formula (Salimans et al. 2016) on the judge's class probabilities:
     exp(E_x KL(p(y|x) || p(y))). 1 when every sample gets the same prediction; the number of

@@ -273,8 +273,8 @@ def memorisation(quantiles: dict[str, list[list[float]]], reference: list[float]
     from ganlab.results import NEAREST_QUANTILES
 
     with plt.rc_context(STYLE):
-        fig = plt.figure(figsize=(11, max(3.2, 0.9 * len(pairs) + 0.8)), layout="constrained")
-        left, right = fig.subfigures(1, 2, width_ratios=(1, 1.4))
+        fig = plt.figure(figsize=(10, max(3.2, 1.25 * len(pairs) + 0.8)), layout="constrained")
+        left, right = fig.subfigures(1, 2, width_ratios=(1, 1.1))
         ax = left.subplots()
         for variant, runs in quantiles.items():
             ax.plot(np.mean(runs, axis=0), NEAREST_QUANTILES, label=variant)
