@@ -68,6 +68,8 @@ def ensure_experiment(name: str, uri: str) -> str:
 
 # The evaluate stage's scores on each training run: eval_fid, eval_recognisable, ...
 EVAL_PREFIX = "eval_"
+
+
 def reports_experiment(cfg: Config) -> str:
     """Where the judge and the comparison runs go: beside the training experiment, not in it, so
     that its runs table, charts and compare view hold only training runs (which all have the
