@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # oneDNN's and TensorFlow's start-up chatter hides the progress lines.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup data browser postgres repro exp study beyond test lint check-repro bench ui
+.PHONY: setup data browser postgres repro exp study beyond test lint check-repro bench sweep ui
 
 setup: $(STAMP) data
 
@@ -86,5 +86,11 @@ bench: setup
 	$(BIN)/python -m tools.bench $(BENCH_ARGS)
 
 # The MLflow UI on the project's store, with the address that opens the training runs table.
+# The budget sweep behind the default budget (docs/budget.md, tools/sweep): make sweep P="dcgan_b32 acgan_b64"
+# trains those points (hours for all of them), `make sweep` prints the table of the points run so far.
+sweep: setup
+	$(BIN)/dvc repro judge
+	$(BIN)/python -m tools.sweep $(P) --table
+
 ui: setup
 	$(BIN)/ganlab ui
