@@ -88,6 +88,11 @@ def run_point(name: str, params_file: Path) -> Path:
     return out
 
 
+def window_mean(rows: list[dict], key: str) -> float | None:
+    values = [float(r[key]) for r in rows if r.get(key) not in (None, "", "nan")]
+    return float(np.mean(values)) if values else None
+
+
 def table() -> str:
     """Per point and budget: the in-training scores (500 samples; mean of the 3 epochs ending
     there, as single epochs swing by ~10 FID) and the minutes at the run's fastest epoch rate
@@ -103,15 +108,10 @@ def table() -> str:
         fastest = min(float(r["epoch_seconds"]) for r in rows)
         for epochs in sorted({e for e in MARKS if e <= len(rows)} | {len(rows)}):
             window = rows[max(0, epochs - 3):epochs]
-
-            def mean(key: str) -> float | None:
-                values = [float(r[key]) for r in window if r.get(key) not in (None, "", "nan")]
-                return float(np.mean(values)) if values else None
-
-            accuracy = mean("class_accuracy")
+            accuracy = window_mean(window, "class_accuracy")
             lines.append(f"| {name} | {epochs} | {int(rows[epochs - 1]['images_seen']):,} | "
-                         f"{epochs * (fastest + SCORING_SECONDS) / 60:.1f} | {mean('fid'):.1f} | "
-                         f"{mean('recognisable'):.2f} | {mean('class_entropy'):.2f} | "
+                         f"{epochs * (fastest + SCORING_SECONDS) / 60:.1f} | {window_mean(window, 'fid'):.1f} | "
+                         f"{window_mean(window, 'recognisable'):.2f} | {window_mean(window, 'class_entropy'):.2f} | "
                          f"{'' if accuracy is None else f'{accuracy:.2f}'} |")
     return "\n".join(lines)
 
