@@ -49,6 +49,14 @@ def dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
     return result
 
 
+def chromium() -> str:
+    """Debian's Chromium (make test installs it when it can); the test is skipped without it."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no Chromium here (make test installs Debian's chromium when it can)")
+    return browser
+
+
 @pytest.fixture(scope="module")
 def repro(tmp_path_factory):
     """One tiny `dvc repro` shared by the tests below (it is the slow part)."""
@@ -248,7 +256,6 @@ def test_report_page_shows_every_figure_kind_and_the_metrics_file(repro):
 def test_dvc_plots_page_draws_its_curves_without_a_network(repro, tmp_path):
     """`dvc plots show` as a user runs it: the page carries vega itself (the project's template),
     and a browser cut off from every host draws each curve."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     project, _, _ = repro
     dvc(project, "plots", "show", "-o", str(tmp_path / "plots"))
     page = tmp_path / "plots" / "index.html"
@@ -256,8 +263,7 @@ def test_dvc_plots_page_draws_its_curves_without_a_network(repro, tmp_path):
     assert "cdn.jsdelivr.net" not in text and "vegaEmbed" in text and "<script src=" not in text
     charts = text.count("vegaEmbed('#")
     assert charts >= 3  # the long curves table's three plots, and the per-run histories
-    if browser is None:
-        pytest.skip("no Chromium here (make test installs Debian's chromium when it can)")
+    browser = chromium()
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=20000",
              "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=180)
@@ -269,9 +275,7 @@ def test_dvc_plots_page_draws_its_curves_without_a_network(repro, tmp_path):
 def test_report_page_renders_in_a_headless_browser(repro, tmp_path):
     import imageio.v3 as iio
 
-    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if browser is None:
-        pytest.skip("no Chromium here (make test installs Debian's chromium when it can)")
+    browser = chromium()
     project, _, _ = repro
     page = (project / "reports" / "index.html").as_uri()
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
@@ -292,9 +296,7 @@ def test_the_epoch_slider_moves_every_variants_grid(repro, tmp_path):
     slider and runs its handler), every run's image shows that epoch's grid."""
     import re
 
-    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if browser is None:
-        pytest.skip("no Chromium here (make test installs Debian's chromium when it can)")
+    browser = chromium()
     project, params, _ = repro
     page = (project / "reports" / "index.html").as_uri()
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
@@ -387,9 +389,7 @@ def test_the_ui_link_lands_on_the_training_runs_table(repro, tmp_path):
     import time
     import urllib.request
 
-    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if browser is None:
-        pytest.skip("no Chromium here (make test installs Debian's chromium when it can)")
+    browser = chromium()
     project, params, _ = repro
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     port = free_port()

@@ -149,6 +149,16 @@ def run_of(uri: str) -> str | None:
     return None
 
 
+def requested_generator(cfg: Config, args: argparse.Namespace) -> Generator:
+    """The generator a command asks for, checked before it loads where it can be (a local
+    variant) and after (an MLflow URI says what it takes only once loaded)."""
+    check_request(cfg, args.model, args.run_seed, args.class_name)
+    generator = load_generator(cfg, args.model, args.run_seed)
+    if args.class_name is not None and generator.class_names is None:
+        raise ConfigError(f"{args.model} is not conditional: it takes no --class")
+    return generator
+
+
 def noise_for(seed: int, count: int, noise_dim: int) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((count, noise_dim)).astype(np.float32)
 
@@ -192,10 +202,7 @@ def sample(cfg: Config, args: argparse.Namespace) -> str:
     if args.n < 1:
         raise ConfigError(f"-n {args.n}: ask for at least one image")
     out = check_output(Path(args.output), IMAGE_SUFFIXES + ARRAY_SUFFIXES)
-    check_request(cfg, args.model, args.run_seed, args.class_name)
-    generator = load_generator(cfg, args.model, args.run_seed)
-    if args.class_name is not None and generator.class_names is None:
-        raise ConfigError(f"{args.model} is not conditional: it takes no --class")
+    generator = requested_generator(cfg, args)
     noise = noise_for(args.seed, args.n, generator.noise_dim)
     labels = generator.label(args.class_name, args.n)
     images = generator(noise, labels)
@@ -210,10 +217,7 @@ def interpolate(cfg: Config, args: argparse.Namespace) -> str:
     if args.steps < 2:
         raise ConfigError(f"--steps {args.steps}: an interpolation needs at least 2")
     out = check_output(Path(args.output), IMAGE_SUFFIXES + ANIMATION_SUFFIXES + ARRAY_SUFFIXES)
-    check_request(cfg, args.model, args.run_seed, args.class_name)
-    generator = load_generator(cfg, args.model, args.run_seed)
-    if args.class_name is not None and generator.class_names is None:
-        raise ConfigError(f"{args.model} is not conditional: it takes no --class")
+    generator = requested_generator(cfg, args)
     a, b = noise_for(args.start, 1, generator.noise_dim)[0], noise_for(args.end, 1, generator.noise_dim)[0]
     noise = slerp(a, b, args.steps).astype(np.float32)
     labels = generator.label(args.class_name or (generator.class_names[0] if generator.class_names else None),

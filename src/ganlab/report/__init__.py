@@ -148,13 +148,14 @@ def read_inputs(cfg: Config) -> Inputs:
                          "run `dvc repro evaluate` first")
     cards = _model_cards(cfg, first)
     by_seed = json.loads(cfg.evaluation_by_seed_file.read_text())["runs"]
+    all_grids = {v: {s: sorted(cfg.samples_dir(v, s).glob(GRID_GLOB)) for s in seeds} for v in cfg.variants}
     return Inputs(
         data=load_prepared(cfg.prepared_dataset), seeds=seeds,
         histories={v: [read_history(cfg.history_file(v, s)) for s in seeds] for v in cfg.variants},
         evaluation=evaluation,
         scores={v: [by_seed[v][str(s)] for s in seeds] for v in cfg.variants},
-        grids={v: sorted(cfg.samples_dir(v, first).glob(GRID_GLOB)) for v in cfg.variants},
-        all_grids={v: {s: sorted(cfg.samples_dir(v, s).glob(GRID_GLOB)) for s in seeds} for v in cfg.variants},
+        grids={v: by_seed[first] for v, by_seed in all_grids.items()},
+        all_grids=all_grids,
         column_titles={v: card["class_names"] for v, card in cards.items() if card.get("conditional")},
     )
 
