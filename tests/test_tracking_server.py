@@ -24,6 +24,7 @@ import pytest
 from conftest import REPO, tiny_params, write_yaml
 from ganlab.config import load_config
 from ganlab.data import prepare, save_prepared
+from ganlab.tracking import DATASET_ATTEMPTS
 
 pytestmark = pytest.mark.slow
 
@@ -182,3 +183,51 @@ def test_images_and_models_are_served_through_the_proxy(trained, server):
     with urllib.request.urlopen(f"{uri}/get-artifact?{query}", timeout=30) as response:
         assert response.read(8) == b"\x89PNG\r\n\x1a\n"
     assert any(artifact_root.rglob("*.png"))  # stored by the server, where it was told
+
+
+RACER = """
+import sys, time
+from pathlib import Path
+import mlflow
+from mlflow.data.meta_dataset import MetaDataset
+from mlflow.data.sources import LocalArtifactDatasetSource
+from ganlab.tracking import ensure_experiment, log_dataset
+
+uri, gate, attempts = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+with mlflow.start_run(experiment_id=ensure_experiment("race", uri)) as run:
+    (gate / run.info.run_id).touch()  # started, and ready
+    while not (gate / "go").exists():
+        time.sleep(0.01)
+    start = float((gate / "go").read_text())
+    while time.time() < start:  # all at once, to the microsecond
+        pass
+    log_dataset(MetaDataset(LocalArtifactDatasetSource("/data/prepared.npz"), name="npz: 3 classes x 30",
+                            digest="0123456789abcdef"), {"source": "own.npz"}, attempts=attempts)
+"""
+
+
+def test_trainings_that_start_together_all_log_their_data_set(server, tmp_path):
+    """MLflow's store looks a data set up, then inserts it: runs that log one data set at the same
+    moment race for it (CI failed so on 2026-11-29: three trainings against this server). With
+    attempts=1, i.e. MLflow's own log_input, seven of the eight racers failed, in each of 3 runs."""
+    uri, _ = server
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, uri, str(tmp_path), str(DATASET_ATTEMPTS)],
+                               env={**os.environ, "MLFLOW_TRACKING_URI": uri},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    deadline = time.time() + 120
+    while len(list(tmp_path.iterdir())) < len(racers) and time.time() < deadline:
+        if any(racer.poll() is not None for racer in racers):
+            break  # one died before the gate: its error is reported below
+        time.sleep(0.05)
+    (tmp_path / "go.tmp").write_text(str(time.time() + 0.5))
+    (tmp_path / "go.tmp").rename(tmp_path / "go")
+    errors = [racer.communicate(timeout=120)[1] for racer in racers]
+    lost = [stderr for racer, stderr in zip(racers, errors) if racer.returncode != 0]
+    assert not lost, f"{len(lost)} of {len(racers)} racers failed:\n{lost[0][-2000:]}"
+    experiment = rest(uri, "experiments/get-by-name", experiment_name="race")["experiment"]
+    runs = rest(uri, "runs/search", {"experiment_ids": [experiment["experiment_id"]]})["runs"]
+    assert len(runs) == 8
+    for run in runs:
+        inputs = run["inputs"]["dataset_inputs"]
+        assert [(i["dataset"]["name"], i["dataset"]["digest"]) for i in inputs] == [
+            ("npz: 3 classes x 30", "0123456789abcdef")]

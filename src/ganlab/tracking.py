@@ -149,6 +149,34 @@ def dataset_input(cfg: Config, data_facts: dict):
     return dataset, tags
 
 
+DATASET_ATTEMPTS = 4
+
+
+def log_dataset(dataset, tags: dict[str, str], attempts: int = DATASET_ATTEMPTS) -> None:
+    """The data set as the active run's training input. MLflow's SQL store looks the data set up
+    and then inserts it, in two steps: trainings of one experiment that start together (dvc repro
+    of several stages against one server, dvc queue -j N) can all miss it, and all but the first
+    insert then break its unique key. Tried again, the look-up finds the first one's."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    for attempt in range(1, attempts + 1):
+        try:
+            mlflow.log_input(dataset, context="training", tags=tags)
+            return
+        except MlflowException as error:
+            if attempt == attempts or not is_duplicate_key(error):
+                raise
+            time.sleep(0.1 * attempt)
+
+
+def is_duplicate_key(error: Exception) -> bool:
+    # PostgreSQL: "duplicate key value violates unique constraint"; SQLite: "UNIQUE constraint
+    # failed"; MySQL: "Duplicate entry". MLflow passes the database's words on, not a code.
+    words = str(error).lower()
+    return "unique constraint" in words or "duplicate entry" in words or "duplicate key" in words
+
+
 def run_params(cfg: Config, variant: str, seed: int) -> dict[str, Any]:
     settings = cfg.run_settings(variant, seed).model_dump()
     return flatten({
@@ -245,14 +273,15 @@ def training_run(cfg: Config, variant: str, seed: int, data_facts: dict,
     experiment_id = ensure_experiment(cfg.mlflow.experiment, uri)
     if run_id is not None:
         run = mlflow.start_run(run_id=run_id)
-        mlflow.set_tag("resumed", "true")
     else:
         run = mlflow.start_run(experiment_id=experiment_id, run_name=cfg.run_name(variant, seed),
                                tags=run_tags(cfg, variant, seed, data_facts) | ({"extends": extends} if extends else {}))
-        mlflow.log_params(run_params(cfg, variant, seed))
-        dataset, dataset_tags = dataset_input(cfg, data_facts)
-        mlflow.log_input(dataset, context="training", tags=dataset_tags)
     try:
+        if run_id is not None:
+            mlflow.set_tag("resumed", "true")
+        else:
+            mlflow.log_params(run_params(cfg, variant, seed))
+            log_dataset(*dataset_input(cfg, data_facts))
         yield RunLogger(run.info.run_id)
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM turned into one by ganlab.cli
         mlflow.end_run(status="KILLED")
