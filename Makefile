@@ -85,12 +85,12 @@ bench: setup
 	$(BIN)/dvc repro judge
 	$(BIN)/python -m tools.bench $(BENCH_ARGS)
 
-# The MLflow UI on the project's store, with the address that opens the training runs table.
 # The budget sweep behind the default budget (docs/budget.md, tools/sweep): make sweep P="dcgan_b32 acgan_b64"
 # trains those points (hours for all of them), `make sweep` prints the table of the points run so far.
 sweep: setup
 	$(BIN)/dvc repro judge
 	$(BIN)/python -m tools.sweep $(P) --table
 
+# The MLflow UI on the project's store, with the address that opens the training runs table.
 ui: setup
 	$(BIN)/ganlab ui
