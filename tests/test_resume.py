@@ -1,15 +1,17 @@
 """Runs that can be trusted: the same params give the same weights, and a training killed
 mid-way resumes from its checkpoint into the same MLflow run and ends where an uninterrupted
-run ends, bit for bit."""
+run ends, bit for bit (or, rarely, apart by rounding: see `assert_same_run`)."""
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import signal
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,14 @@ import pytest
 from conftest import REPO, tiny_params, write_yaml
 
 TIMING = {"images_per_sec", "epoch_seconds", "train_seconds"}
+
+# Two runs that should be one are bit-identical, except rarely: under load a CPU kernel (oneDNN)
+# now and then rounds one sum differently (docs/reproducibility.md), and a GAN amplifies that.
+# One float32 ulp put into D's first kernel before the noised run below moved its curves by at
+# most 1.8e-4 relative over 6 epochs. A resume's mistakes move them far more (the noised test,
+# the largest difference over its epochs): Adam's state not restored 0.26, only its moments 0.41,
+# the seed generators' state 0.25, the data order restarting at epoch 0: 0.016.
+ROUNDING = 2e-3
 
 
 def checkpoint_arrays(project: Path, variant: str) -> dict[str, np.ndarray]:
@@ -28,6 +38,30 @@ def checkpoint_arrays(project: Path, variant: str) -> dict[str, np.ndarray]:
 def history(project: Path, variant: str) -> list[dict]:
     with open(project / "training" / variant / "seed0" / "history.csv") as fh:
         return [{k: v for k, v in row.items() if k not in TIMING} for row in csv.DictReader(fh)]
+
+
+def assert_same_run(got: Path, want: Path, variant: str) -> None:
+    """The same curves and final weights bit for bit; or, with a warning that says so, curves
+    apart by no more than rounding can make them (weights are then not compared: a bias in front
+    of a BatchNorm gets no gradient and drifts freely, so its relative difference says nothing)."""
+    got_rows, want_rows = history(got, variant), history(want, variant)
+    if got_rows == want_rows:
+        final, expected = checkpoint_arrays(got, variant), checkpoint_arrays(want, variant)
+        assert final.keys() == expected.keys()
+        assert all(np.array_equal(final[k], expected[k]) for k in expected)
+        return
+    assert [row["epoch"] for row in got_rows] == [row["epoch"] for row in want_rows]
+    worst = 0.0
+    for g, w in zip(got_rows, want_rows, strict=True):
+        assert g.keys() == w.keys()
+        for key in w:
+            a, b = float(g[key]), float(w[key])
+            assert math.isnan(a) == math.isnan(b), f"epoch {w['epoch']} {key}: {a} vs {b}"
+            relative = 0.0 if math.isnan(b) else abs(a - b) / max(1.0, abs(a), abs(b))
+            assert relative <= ROUNDING, f"epoch {w['epoch']} {key}: {a} vs {b}, {relative:.1e} apart (relative)"
+            worst = max(worst, relative)
+    warnings.warn(f"{variant}: the two runs' curves differ by rounding only (at most {worst:.1e} relative); "
+                  "see docs/reproducibility.md", stacklevel=2)
 
 
 def make_project(root: Path, params: dict, npz_file: Path, variants: dict, epochs: int, fid_every: int = 0) -> Path:
@@ -62,10 +96,7 @@ def test_same_params_same_weights_and_metrics(tmp_path, params, npz_file):
     b = make_project(tmp_path / "b", params, npz_file, variants, epochs=2)
     train(a, "wgan")
     train(b, "wgan")
-    assert history(a, "wgan") == history(b, "wgan")
-    arrays_a, arrays_b = checkpoint_arrays(a, "wgan"), checkpoint_arrays(b, "wgan")
-    assert arrays_a.keys() == arrays_b.keys()
-    assert all(np.array_equal(arrays_a[k], arrays_b[k]) for k in arrays_a)
+    assert_same_run(a, b, "wgan")
 
 
 @pytest.mark.slow
@@ -104,13 +135,13 @@ def test_killed_training_resumes_into_the_same_run_and_ends_identical(tmp_path, 
     resumed = train(killed, variant)
     assert f"resuming after epoch {stopped.epoch}" in resumed.stdout
 
-    assert history(killed, variant) == history(reference, variant)
+    assert_same_run(killed, reference, variant)
     assert [r["fid"] != "nan" for r in history(killed, variant)] == [False, True] * (epochs // 2)
-    assert json.loads((killed / "training" / variant / "seed0" / "summary.json").read_text())["best_fid"] == \
-        json.loads((reference / "training" / variant / "seed0" / "summary.json").read_text())["best_fid"]
+    best = [json.loads((project / "training" / variant / "seed0" / "summary.json").read_text())
+            for project in (killed, reference)]
+    assert best[0]["best_fid_epoch"] == best[1]["best_fid_epoch"]
+    assert best[0]["best_fid"] == pytest.approx(best[1]["best_fid"], rel=ROUNDING)
     assert (killed / "models" / variant / "seed0" / "generator_best.keras").is_file()
-    final, expected = checkpoint_arrays(killed, variant), checkpoint_arrays(reference, variant)
-    assert all(np.array_equal(final[k], expected[k]) for k in expected)
     assert sorted(p.name for p in (killed / "training" / variant / "seed0" / "samples").iterdir()) == \
         [f"epoch_{e:03d}.png" for e in range(1, epochs + 1)]
 
@@ -148,12 +179,10 @@ def test_more_epochs_train_on_from_the_finished_run_and_end_identical(tmp_path, 
     assert "training afresh, not on from epoch 2" in train(grown, "decayed").stdout
     assert len(history(grown, "decayed")) == 3
 
-    assert history(grown, "dcgan") == history(reference, "dcgan")
+    assert_same_run(grown, reference, "dcgan")
     # The compute axis: images D saw by the end of each epoch (full batches of 8), growing evenly.
     seen = [int(row["images_seen"]) for row in history(grown, "dcgan")]
     assert seen[0] > 0 and seen[0] % 8 == 0 and seen == [seen[0] * e for e in (1, 2, 3)]
-    final, expected = checkpoint_arrays(grown, "dcgan"), checkpoint_arrays(reference, "dcgan")
-    assert all(np.array_equal(final[k], expected[k]) for k in expected)
     assert sorted(p.name for p in (grown / "training" / "dcgan" / "seed0" / "samples").iterdir()) == \
         [f"epoch_{e:03d}.png" for e in range(1, 4)]
 
