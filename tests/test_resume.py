@@ -26,7 +26,8 @@ TIMING = {"images_per_sec", "epoch_seconds", "train_seconds"}
 # One float32 ulp put into D's first kernel before the noised run below moved its curves by at
 # most 1.8e-4 relative over 6 epochs. A resume's mistakes move them far more (the noised test,
 # the largest difference over its epochs): Adam's state not restored 0.26, only its moments 0.41,
-# the seed generators' state 0.25, the data order restarting at epoch 0: 0.016.
+# the seed generators' state 0.25, the data order restarting at epoch 0: 0.016. The same bits
+# themselves are the gate's to demand (`make check-repro`, tolerance 0, two whole pipelines).
 ROUNDING = 2e-3
 
 
@@ -137,10 +138,11 @@ def test_killed_training_resumes_into_the_same_run_and_ends_identical(tmp_path, 
 
     assert_same_run(killed, reference, variant)
     assert [r["fid"] != "nan" for r in history(killed, variant)] == [False, True] * (epochs // 2)
-    best = [json.loads((project / "training" / variant / "seed0" / "summary.json").read_text())
+    # The best FID so far survives the kill. Its value, a minimum over the curve, is as close as the
+    # curves are; which epoch holds it could flip between two near-equal scores, so is not compared.
+    best = [json.loads((project / "training" / variant / "seed0" / "summary.json").read_text())["best_fid"]
             for project in (killed, reference)]
-    assert best[0]["best_fid_epoch"] == best[1]["best_fid_epoch"]
-    assert best[0]["best_fid"] == pytest.approx(best[1]["best_fid"], rel=ROUNDING)
+    assert best[0] == pytest.approx(best[1], rel=ROUNDING)
     assert (killed / "models" / variant / "seed0" / "generator_best.keras").is_file()
     assert sorted(p.name for p in (killed / "training" / variant / "seed0" / "samples").iterdir()) == \
         [f"epoch_{e:03d}.png" for e in range(1, epochs + 1)]
