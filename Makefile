@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # oneDNN's and TensorFlow's start-up chatter hides the progress lines.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup data browser postgres repro exp study beyond test lint check-repro bench sweep ui
+.PHONY: setup data browser postgres repro exp study beyond test lint check-repro bench bench-quality sweep ui
 
 setup: $(STAMP) data
 
@@ -84,6 +84,13 @@ check-repro: setup
 bench: setup
 	$(BIN)/dvc repro judge
 	$(BIN)/python -m tools.bench $(BENCH_ARGS)
+
+# Time to quality (tools/bench/quality.py): minutes until each default run's in-training FID first
+# reaches its family's target, and the DCGAN's default settings against the study code's, both
+# trained here now as sweep points (~25 minutes on a 2-core CPU): reports/bench_quality.json.
+bench-quality: setup
+	$(BIN)/dvc repro judge
+	$(BIN)/python -m tools.bench.quality $(BENCH_ARGS)
 
 # The budget sweep behind the default budget (docs/budget.md, tools/sweep): make sweep P="dcgan_b32 acgan_b64"
 # trains those points (hours for all of them), `make sweep` prints the table of the points run so far.

@@ -24,7 +24,8 @@ from ganlab.config import PARAMS_FILE, ConfigError, config_from_dict, load_confi
 
 OUT = Path(".ganlab") / "sweep"
 DIFFAUGMENT = ["color", "translation", "cutout"]
-# name: (variant of params.yaml, its options changed, data changed). Unchanged: the default's.
+# name: (variant of params.yaml, its options changed, data changed[, train changed]). Unchanged:
+# the default's.
 POINTS = {
     "dcgan_b32": ("dcgan", {"epochs": 10, "batch_size": 32, "beta_1": 0.9}, {}),
     "dcgan_b32_beta05": ("dcgan", {"epochs": 12, "batch_size": 32, "beta_1": 0.5}, {}),
@@ -39,6 +40,18 @@ POINTS = {
     "dcgan_diffaug": ("dcgan", {"epochs": 20, "batch_size": 64, "beta_1": 0.9, "diffaugment": DIFFAUGMENT}, {}),
     "dcgan_diffaug_ttur": ("dcgan", {"epochs": 20, "batch_size": 64, "beta_1": 0.9, "diffaugment": DIFFAUGMENT,
                                      "d_learning_rate": 4e-4, "g_learning_rate": 1e-4}, {}),
+    # Issue 26's levers: a moving average of G's weights (time constant ~200 G steps for the
+    # DCGAN, ~20 for the WGAN, which takes ~16 G steps an epoch), and bfloat16 at equal epochs.
+    "dcgan_b32_beta05_ema": ("dcgan", {"epochs": 14, "batch_size": 32, "beta_1": 0.5, "ema": 0.995}, {}),
+    "dcgan_b32_beta05_bf16": ("dcgan", {"epochs": 14, "batch_size": 32, "beta_1": 0.5}, {},
+                              {"precision": "mixed_bfloat16"}),
+    "wgan_b64_ema": ("wgan", {"epochs": 40, "ema": 0.95}, {}),
+    "wgan_b64_bf16": ("wgan", {"epochs": 40}, {}, {"precision": "mixed_bfloat16"}),
+    "wgan_gp_b64_ema": ("wgan_gp", {"epochs": 16, "ema": 0.95}, {}),
+    # Time to quality (tools/bench/quality): the default's DCGAN against the study code's settings
+    # (the TensorFlow tutorial's batch 256, Keras' Adam beta_1 0.9, float32).
+    "dcgan_default": ("dcgan", {"epochs": 12}, {}),
+    "dcgan_study_code": ("dcgan", {"epochs": 30, "batch_size": 256, "beta_1": 0.9}, {}, {"precision": "float32"}),
 }
 MARKS = (3, 5, 8, 10, 15, 20, 25, 30, 40)  # the table's rows: a point after this many epochs
 SCORING_SECONDS = 1.3  # per epoch: the in-training scores, the grid and the checkpoint
@@ -46,9 +59,10 @@ SCORING_SECONDS = 1.3  # per epoch: the in-training scores, the grid and the che
 
 def point_params(params: dict, name: str) -> dict:
     """params.yaml with the point as its only variant, seed 0, and its own MLflow store."""
-    variant, changes, data = POINTS[name]
+    variant, changes, data, *train = POINTS[name]
     params["variants"] = {name: {**params["variants"][variant], **changes}}
     params["data"] |= data
+    params["train"] |= train[0] if train else {}
     params["seeds"] = [0]
     params["mlflow"]["tracking_uri"] = "sqlite:///mlflow.db"
     return params
