@@ -105,13 +105,13 @@ def paired(params_file: Path, target: float) -> dict:
 
 
 def table(report: dict) -> str:
-    lines = ["| run | target FID | minutes to it |", "|---|---|---|"]
+    lines = ["| run of the default | target FID | minutes to it |", "|---|---|---|"]
     lines += [f"| {r['variant']} seed {r['seed']} | {r['target_fid']:.0f} | "
               f"{format_minutes((r['seconds'], r['reached']))} |" for r in report["default_runs"]]
     for name, pair in report["pairs"].items():
         project, study = pair[pair["project"]], pair[pair["study_code"]]
         shown = "-" if pair["ratio"] is None else f"{'>= ' * (pair['ratio_is'] == '>=')}{pair['ratio']:.1f}x"
-        lines.append(f"\n{name}, FID {pair['target_fid']:.0f}: default settings "
+        lines.append(f"\n{name}, FID {pair['target_fid']:.0f} ({report['machine']['cpu']}): default settings "
                      f"{format_minutes((project['seconds'], project['reached']))} min, study code's "
                      f"{format_minutes((study['seconds'], study['reached']))} min: {shown} sooner")
     return "\n".join(lines)
@@ -137,8 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from ganlab.devices import cpu_facts
+
     noise_fid = json.loads(cfg.evaluation_file.read_text())["references"]["noise"]["fid"]
-    report = {"noise_fid": noise_fid, "default_runs": default_runs(cfg, noise_fid),
+    # The default runs' times are their own machine's (their summary.json says which); the
+    # pairs' are this machine's.
+    report = {"machine": cpu_facts(), "noise_fid": noise_fid, "default_runs": default_runs(cfg, noise_fid),
               "pairs": {} if args.no_train else paired(Path(args.params), MINIMAX_TARGET),
               "when": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
     out = cfg.bench_file.with_name("bench_quality.json")
