@@ -34,3 +34,28 @@ def test_the_table_means_the_last_three_epochs_at_each_mark(tmp_path, monkeypatc
     rows = table().splitlines()[2:]
     assert rows == ["| acgan_b64 | 3 | 15,000 | 0.6 | 90.0 | 0.20 | 0.90 | 0.50 |",  # (100+90+80)/3, 3 x 12 s
                     "| acgan_b64 | 5 | 25,000 | 1.0 | 70.0 | 0.40 | 0.90 | 0.50 |"]
+
+
+def test_a_point_at_another_seed_is_that_seed_s_project_and_a_bad_seed_is_refused():
+    from ganlab.config import ConfigError
+    from tools.sweep.__main__ import split_point
+
+    assert split_point("dcgan_b32") == ("dcgan_b32", 0) and split_point("dcgan_b32@2") == ("dcgan_b32", 2)
+    cfg = config_from_dict(point_params(read_yaml(REPO / "params.yaml"), "wgan_b64_ema@1"))
+    assert list(cfg.variants) == ["wgan_b64_ema"] and cfg.seeds == [1]
+    for bad in ("dcgan_b32@one", "no_such_point@1"):
+        with pytest.raises(ConfigError, match="unknown sweep point"):
+            split_point(bad)
+
+
+def test_the_table_lists_a_point_s_other_seeds_after_it(tmp_path, monkeypatch):
+    monkeypatch.setattr("tools.sweep.__main__.OUT", tmp_path)
+    for name in ("wgan_b64@2", "wgan_b64", "wgan_b64@1"):
+        (tmp_path / name).mkdir()
+        with open(tmp_path / name / "history.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, ["epoch", "epoch_seconds", "images_seen", "fid", "recognisable",
+                                         "class_entropy"])
+            writer.writeheader()
+            writer.writerow({"epoch": 1, "epoch_seconds": 5, "images_seen": 4800, "fid": 300,
+                             "recognisable": 0, "class_entropy": 0.1})
+    assert [row.split(" | ")[0] for row in table().splitlines()[2:]] == ["| wgan_b64", "| wgan_b64@1", "| wgan_b64@2"]

@@ -57,13 +57,24 @@ MARKS = (3, 5, 8, 10, 15, 20, 25, 30, 40)  # the table's rows: a point after thi
 SCORING_SECONDS = 1.3  # per epoch: the in-training scores, the grid and the checkpoint
 
 
+def split_point(name: str) -> tuple[str, int]:
+    """A point's name and training seed: `dcgan_b32@1` is the point dcgan_b32 at seed 1 (its own
+    folder, .ganlab/sweep/dcgan_b32@1/); a bare name is seed 0."""
+    base, _, seed = name.partition("@")
+    if base not in POINTS or (seed and not seed.isdigit()):
+        raise ConfigError(f"unknown sweep point {name!r}: the points are {', '.join(POINTS)}, "
+                          "each optionally @<seed> (dcgan_b32@1)")
+    return base, int(seed or 0)
+
+
 def point_params(params: dict, name: str) -> dict:
-    """params.yaml with the point as its only variant, seed 0, and its own MLflow store."""
+    """params.yaml with the point as its only variant, at its seed, and its own MLflow store."""
+    name, seed = split_point(name)
     variant, changes, data, *train = POINTS[name]
     params["variants"] = {name: {**params["variants"][variant], **changes}}
     params["data"] |= data
     params["train"] |= train[0] if train else {}
-    params["seeds"] = [0]
+    params["seeds"] = [seed]
     params["mlflow"]["tracking_uri"] = "sqlite:///mlflow.db"
     return params
 
@@ -83,7 +94,8 @@ def run_point(name: str, params_file: Path) -> Path:
     with open(project / PARAMS_FILE, "w") as fh:
         YAML(typ="safe", pure=True).dump(params, fh)
     cfg = load_config(project / PARAMS_FILE)
-    if POINTS[name][2]:  # other data: prepared here, scored by the project's judge all the same
+    base, seed = split_point(name)
+    if POINTS[base][2]:  # other data: prepared here, scored by the project's judge all the same
         from ganlab.data import prepare, save_prepared
         save_prepared(prepare(cfg.data, cfg.seed), cfg.prepared_dataset, cfg.prepared_facts)
     else:
@@ -93,10 +105,10 @@ def run_point(name: str, params_file: Path) -> Path:
             shutil.copy2(source, target)
     shutil.copytree(main_cfg.judge_dir, cfg.judge_dir, dirs_exist_ok=True)
     started = time.time()
-    summary = train(cfg, name, 0)
+    summary = train(cfg, base, seed)
     summary["wall_minutes"] = round((time.time() - started) / 60, 2)
-    shutil.copy2(cfg.history_file(name, 0), out / "history.csv")
-    shutil.copytree(cfg.samples_dir(name, 0), out / "samples", dirs_exist_ok=True)
+    shutil.copy2(cfg.history_file(base, seed), out / "history.csv")
+    shutil.copytree(cfg.samples_dir(base, seed), out / "samples", dirs_exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     shutil.rmtree(project / "checkpoints", ignore_errors=True)
     return out
@@ -113,7 +125,8 @@ def table() -> str:
     (the one least disturbed by other work on the machine)."""
     lines = ["| point | epochs | images seen | minutes | FID | recognisable | class entropy | class accuracy |",
              "|---|---|---|---|---|---|---|---|"]
-    for name in POINTS:
+    seeded = sorted((p.name for p in OUT.glob("*@*")), key=split_point) if OUT.is_dir() else []
+    for name in [n for point in POINTS for n in (point, *(s for s in seeded if s.startswith(point + "@")))]:
         path = OUT / name / "history.csv"
         if not path.is_file():
             continue
@@ -132,14 +145,13 @@ def table() -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tools.sweep", description=__doc__.split("\n\n")[0])
-    parser.add_argument("points", nargs="*", metavar="POINT", help=f"any of: {', '.join(POINTS)}")
+    parser.add_argument("points", nargs="*", metavar="POINT", help=f"any of: {', '.join(POINTS)}; POINT@N trains it at seed N")
     parser.add_argument("--table", action="store_true", help="print the table of the points run so far")
     parser.add_argument("--params", default=PARAMS_FILE)
     args = parser.parse_args(argv)
-    unknown = [p for p in args.points if p not in POINTS]
     try:
-        if unknown:
-            raise ConfigError(f"unknown sweep point(s) {', '.join(unknown)}: the points are {', '.join(POINTS)}")
+        for name in args.points:
+            split_point(name)
         cfg = load_config(args.params)
         for name in args.points:  # every point's params checked before any trains
             with open(args.params) as fh:
@@ -150,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     for name in args.points:
-        print(f"sweep point {name}: {POINTS[name]}", flush=True)
+        print(f"sweep point {name}: {POINTS[split_point(name)[0]]}", flush=True)
         run_point(name, Path(args.params))
     if args.table or not args.points:
         print(table())
