@@ -129,27 +129,3 @@ def test_mixed_precision_trains_with_float32_outputs_and_loss_scaling_for_float1
     labels = np.arange(2) % 3 if gan.conditional else None
     images = gan.generate(np.zeros((2, 8), np.float32), labels)
     assert images.dtype == np.float32 and np.isfinite(images).all()
-
-
-# Two processors of /proc/cpuinfo, cut to the lines that matter (the machines this project ran on).
-XEON = ("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Platinum 8488C\n"
-        "flags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile amx_int8\n\n"
-        "processor\t: 1\nmodel name\t: Intel(R) Xeon(R) Platinum 8488C\nflags\t\t: fpu avx2 avx512f\n")
-COOPER_LAKE = "model name\t: Intel(R) Xeon(R) Platinum 8353H\nflags\t\t: avx2 avx512f avx512_bf16\n"
-EPYC = "model name\t: AMD EPYC\nflags\t\t: fpu sse4_2 avx avx2 fma f16c vaes\n"
-
-
-@pytest.mark.parametrize("cpuinfo, name, bfloat16", [
-    (XEON, "Intel(R) Xeon(R) Platinum 8488C", "native"),  # AMX (and AVX512-BF16); the first processor counts
-    (COOPER_LAKE, "Intel(R) Xeon(R) Platinum 8353H", "native"),  # AVX512-BF16 without AMX
-    (EPYC, "AMD EPYC", "none"),  # AVX2 only: oneDNN emulates bfloat16
-    ("processor\t: 0\n", "unknown", "unknown"),  # no flags line (another kernel, a container): no guess
-])
-def test_which_cpus_compute_bfloat16_natively(cpuinfo, name, bfloat16):
-    assert devices.cpu_facts(cpuinfo) == {"cpu": name, "cpu_bfloat16": bfloat16}
-
-
-def test_a_run_records_its_precision_and_device():
-    facts = devices.resolve("float32", "off", "none").facts()
-    assert facts["precision"] == "float32" and facts["device"] == "CPU"
-    assert set(facts) == {"precision", "device", "cpu", "cpu_bfloat16"}

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -55,12 +54,6 @@ class Execution:
         resolver = self.strategy.cluster_resolver  # TensorFlow's rule: the chief, else worker 0
         return resolver.task_type in (None, "chief") or (resolver.task_type == "worker" and resolver.task_id == 0)
 
-    def facts(self) -> dict[str, str]:
-        """What every run records of how it computed (summary.json, MLflow tags): the precision
-        changes the numbers, the device says where they were made."""
-        device = ", ".join(sorted({d.name for d in gpus()})) or "CPU"
-        return {"precision": self.precision, "device": device, **cpu_facts()}
-
     def describe(self) -> str:
         xla = {True: "on", False: "off"}.get(self.jit_compile, "auto")
         return f"{self.precision}, XLA {xla}, {self.distribute} ({self.replicas} replica{'s' * (self.replicas > 1)})"
@@ -68,28 +61,6 @@ class Execution:
 
 def gpus() -> list:
     return tf.config.list_physical_devices("GPU")
-
-
-# CPU flags (Linux /proc/cpuinfo) of native bfloat16 arithmetic: AVX512-BF16 (Cooper Lake, Zen 4
-# on) and AMX (Sapphire Rapids on). Without them oneDNN emulates bfloat16, which is slower.
-BFLOAT16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
-
-
-def cpu_facts(cpuinfo: str | None = None) -> dict[str, str]:
-    """The CPU's model name and whether it computes bfloat16 natively, from /proc/cpuinfo (or
-    the given text); "unknown" where it cannot be read (not Linux)."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            return {"cpu": "unknown", "cpu_bfloat16": "unknown"}
-    fields = {}
-    for line in cpuinfo.splitlines():
-        key, _, value = line.partition(":")
-        fields.setdefault(key.strip(), value.strip())
-    flags = set(fields.get("flags", "").split())
-    return {"cpu": fields.get("model name", "unknown"),
-            "cpu_bfloat16": "native" if flags & BFLOAT16_CPU_FLAGS else ("none" if flags else "unknown")}
 
 
 def natively_bfloat16(devices: list) -> bool:

@@ -3,7 +3,6 @@ the last `dvc repro`'s split; reports/bench.json and a table."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -16,7 +15,7 @@ import tensorflow as tf
 
 from ganlab.config import Config, ConfigError, load_config
 from tools.bench.flops import GEMM_REPETITIONS, GEMM_SIZE, machine_peak, measured_gemm_gflops
-from tools.bench.pipeline import last_repro_split, noop_repro_seconds
+from tools.bench.pipeline import last_repro_split, noop_repro_seconds, write_report
 from tools.bench.timing import bench_variant
 
 
@@ -86,11 +85,7 @@ def main(argv: list[str]) -> int:
               "`make repro` (or `dvc repro judge`) first", file=sys.stderr)
         return 2
     report = run(cfg, variants)
-    out = cfg.bench_file
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(table(report))
-    print(f"wrote {out}")
+    write_report(report, cfg.bench_file, table(report))
     return 0
 
 

@@ -71,3 +71,11 @@ def noop_repro_seconds(root: Path, repetitions: int = 3) -> float | None:
         if result.returncode != 0 or not only_check_runs(result.stdout):
             return None
     return round(statistics.median(times), 2)
+
+
+def write_report(report: dict, out: Path, table: str) -> None:
+    """A bench's JSON file, and its table on the terminal with where the file went."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(table)
+    print(f"wrote {out}")

@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from ganlab.devices import cpu_facts
+    from ganlab.machine import cpu_facts
+    from tools.bench.pipeline import write_report
 
     noise_fid = json.loads(cfg.evaluation_file.read_text())["references"]["noise"]["fid"]
     # The default runs' times are their own machine's (their summary.json says which); the
@@ -145,11 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"machine": cpu_facts(), "noise_fid": noise_fid, "default_runs": default_runs(cfg, noise_fid),
               "pairs": {} if args.no_train else paired(Path(args.params), MINIMAX_TARGET),
               "when": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
-    out = cfg.bench_file.with_name("bench_quality.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(table(report))
-    print(f"wrote {out}")
+    write_report(report, cfg.bench_file.with_name("bench_quality.json"), table(report))
     return 0
 
 
