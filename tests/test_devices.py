@@ -129,3 +129,9 @@ def test_mixed_precision_trains_with_float32_outputs_and_loss_scaling_for_float1
     labels = np.arange(2) % 3 if gan.conditional else None
     images = gan.generate(np.zeros((2, 8), np.float32), labels)
     assert images.dtype == np.float32 and np.isfinite(images).all()
+
+
+def test_a_run_records_its_precision_and_device():
+    facts = devices.resolve("float32", "off", "none").facts()
+    assert facts["precision"] == "float32" and facts["device"] == "CPU"
+    assert set(facts) == {"precision", "device", "cpu", "cpu_bfloat16"}

@@ -82,3 +82,15 @@ def test_a_run_whose_start_fails_ends_failed(cfg, monkeypatch, message, calls_ma
 ])
 def test_duplicate_keys_are_told_from_other_errors(words, duplicate):
     assert tracking.is_duplicate_key(Exception(words)) is duplicate
+
+
+def test_a_run_is_tagged_with_how_it_computes_and_a_resume_with_where_it_finished(cfg):
+    facts = {"precision": "mixed_bfloat16", "device": "CPU", "cpu": "Intel Xeon", "cpu_bfloat16": "native"}
+    with tracking.training_run(cfg, "dcgan", 0, FACTS, execution=facts):
+        pass
+    run = the_run(cfg)
+    assert {k: run.data.tags[k] for k in facts} == facts
+    moved = facts | {"cpu": "AMD EPYC", "cpu_bfloat16": "none"}
+    with tracking.training_run(cfg, "dcgan", 0, FACTS, run_id=run.info.run_id, execution=moved):
+        pass
+    assert {k: the_run(cfg).data.tags[k] for k in moved} == moved

@@ -26,6 +26,7 @@ import keras
 import tensorflow as tf
 
 from ganlab.config import ConfigError
+from ganlab.machine import cpu_facts
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,12 @@ class Execution:
             return True
         resolver = self.strategy.cluster_resolver  # TensorFlow's rule: the chief, else worker 0
         return resolver.task_type in (None, "chief") or (resolver.task_type == "worker" and resolver.task_id == 0)
+
+    def facts(self) -> dict[str, str]:
+        """What every run records of how it computed (summary.json, MLflow tags): the precision
+        changes the numbers, the device and the CPU say where they were made."""
+        device = ", ".join(sorted({d.name for d in gpus()})) or "CPU"
+        return {"precision": self.precision, "device": device, **cpu_facts()}
 
     def describe(self) -> str:
         xla = {True: "on", False: "off"}.get(self.jit_compile, "auto")

@@ -1,5 +1,5 @@
-"""What the machine is: the CPU's model and whether it computes bfloat16 natively. Read by the
-benches (no pipeline stage imports it, so it changes no result)."""
+"""What the machine is: the CPU's model and whether it computes bfloat16 natively. Every training
+run records it (devices.Execution.facts), and the benches print it."""
 
 from __future__ import annotations
 

@@ -263,10 +263,11 @@ def _keras_requirements() -> list[str]:
 
 @contextmanager
 def training_run(cfg: Config, variant: str, seed: int, data_facts: dict,
-                 run_id: str | None = None, extends: str | None = None) -> Iterator[RunLogger]:
+                 run_id: str | None = None, extends: str | None = None,
+                 execution: dict[str, str] | None = None) -> Iterator[RunLogger]:
     """An MLflow run named after the variant and seed (or, resuming, the run it started; a run
-    trained on for more epochs names the one it extends); KILLED if the block is interrupted,
-    FAILED if it raises."""
+    trained on for more epochs names the one it extends), tagged with how it computes
+    (`execution`: precision, device); KILLED if the block is interrupted, FAILED if it raises."""
     import mlflow
 
     uri = tracking_uri(cfg)
@@ -277,6 +278,7 @@ def training_run(cfg: Config, variant: str, seed: int, data_facts: dict,
         run = mlflow.start_run(experiment_id=experiment_id, run_name=cfg.run_name(variant, seed),
                                tags=run_tags(cfg, variant, seed, data_facts) | ({"extends": extends} if extends else {}))
     try:
+        mlflow.set_tags(execution or {})  # on a resume: where it finished
         if run_id is not None:
             mlflow.set_tag("resumed", "true")
         else:

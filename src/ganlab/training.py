@@ -404,6 +404,7 @@ def summarise(rows: list[dict], run: Setup, run_id: str | None) -> dict:
     return {
         "variant": settings.variant, "seed": settings.seed, "mlflow_run_id": run_id, "epochs": settings.epochs,
         **{k: last[k] for k in run.gan.metric_names}, **scores,
+        **run.execution.facts(),
         "images_per_sec": float(np.median([r["images_per_sec"] for r in rows])),
         "train_seconds": float(sum(r["epoch_seconds"] for r in rows)),
     }
@@ -435,7 +436,7 @@ def train(cfg: Config, variant: str, seed: int) -> dict:
     extending = checkpoint is not None and checkpoint.complete
     logged = (training_run(cfg, variant, seed, run.facts,
                            run_id=checkpoint.run_id if checkpoint and not extending else None,
-                           extends=checkpoint.run_id if extending else None)
+                           extends=checkpoint.run_id if extending else None, execution=run.execution.facts())
               if run.execution.is_chief else nullcontext(NullLogger()))
     with logged as logger:
         if checkpoint:
