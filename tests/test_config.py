@@ -105,9 +105,10 @@ def test_paths_resolve_against_the_params_folder(params, tmp_path):
 
 
 def test_yaml_1_2_reads_exponent_floats(tmp_path, params):
-    text = (REPO / "params.yaml").read_text().replace("learning_rate: 1.0e-4", "learning_rate: 1e-4")
+    text = (REPO / "params.yaml").read_text().replace("learning_rate: 2.0e-4", "learning_rate: 2e-4")
+    assert "learning_rate: 2e-4" in text  # YAML 1.1 would read it as the string "2e-4"
     (tmp_path / "params.yaml").write_text(text)
-    assert load_config(tmp_path / "params.yaml").variants["dcgan"].learning_rate == 1e-4
+    assert load_config(tmp_path / "params.yaml").variants["dcgan"].learning_rate == 2e-4
 
 
 def test_missing_and_malformed_params_files(tmp_path):

@@ -166,7 +166,7 @@ def test_mlflow_run_carries_params_tags_curves_grids_and_model(repro):
 
         logged = run.data.params
         assert logged["data.source"] == "npz" and logged["epochs"] == "2" and logged["batch_size"] == "16"
-        assert logged["options.learning_rate"] == "0.0001"
+        assert logged["options.learning_rate"] == "0.0002"  # params.yaml's DCGAN
 
         for key in ("g_loss", "d_loss", "d_acc_real", "d_acc_fake", "g_grad_norm", "d_saturation", "fid",
                     "recognisable", "class_entropy", "images_seen", "train_seconds"):
