@@ -8,6 +8,7 @@ import pytest
 
 from ganlab import claims
 from ganlab.claims import FAILS, HOLDS, UNKNOWN, accuracy_band, difference_interval, gradient_retention, side
+from ganlab.stats import seeds_to_tell
 
 
 def test_difference_interval_is_welchs():
@@ -97,7 +98,7 @@ def test_one_seed_cannot_tell_and_says_why():
                           acc=0.95)
     assert {a.verdict for a in answers} == {UNKNOWN}
     text = claims.markdown(answers, seeds=1)
-    assert "- **cannot tell**: Label smoothing (smoothed) narrows the band" in text
+    assert "- **cannot tell (one seed: no spread to say how many would tell)**: Label smoothing (smoothed) narrows" in text
     assert "one seed gives no interval" in text
     band = next(a for a in answers if "smoothed" in a.claim)
     assert "smoothed 0.0999 vs dcgan 0.3" in band.evidence and band.topic == claims.STABILISED
@@ -122,3 +123,42 @@ def test_a_further_dcgan_is_answered_against_the_baseline_on_fid_and_recognisabl
     # recognisable 0.30 +- 0.05 against 0.30 exactly: inside the interval
     assert found["dcgan_diffaug (diffaugment=['color']) makes more recognisable samples than dcgan."].verdict == UNKNOWN
     assert not [a for a in claims.answer(families, histories, scores) if a.topic == claims.BEYOND]
+
+
+def test_the_seeds_a_claim_needs_are_the_paired_t_tests_sample_size():
+    # effect sizes 1 and 0.5 (mean / sd of the paired differences): Cohen's table and statsmodels'
+    # TTestPower give 10 and 34 pairs for 80 % power at 5 %; a normal approximation would say 8 and 32
+    assert seeds_to_tell([0.0, 1.0, 2.0]) == 10
+    assert seeds_to_tell([-0.5, 0.5, 1.5]) == 34
+    assert seeds_to_tell([1.5, 2.5, 3.5], line=2.0) == 34  # against a target, the same test
+    assert seeds_to_tell([-0.8, 0.2, 1.2]) is None  # effect 0.2: ~199 seeds, beyond the cap of 100
+    assert seeds_to_tell([1.0, 1.0, 1.0]) == 2  # no spread: any two seeds tell
+    with pytest.raises(ValueError):
+        seeds_to_tell([1.0])
+
+
+def test_a_claim_that_cannot_tell_says_how_many_seeds_would():
+    # differences 0.1 +- 0.1 seed by seed (a paired interval straddling 0): effect size 1, 10 seeds
+    treated, base = [0.5, 0.6, 0.7], [0.5, 0.5, 0.5]
+    found = claims.compare("t", "c", "a", treated, "b", base, "m", higher_is_claimed=True)
+    assert found.verdict == UNKNOWN and found.would_tell == "~10 seeds would tell"
+    assert found.markdown().startswith("- **cannot tell (~10 seeds would tell)**: c (")
+    assert "paired difference 0.1" in found.evidence
+    # the same values unpaired (base has a seed more): Welch's interval, sd of the difference sqrt(0.01 + 0)
+    welch = claims.compare("t", "c", "a", treated, "b", base + [0.5], "m", higher_is_claimed=True)
+    assert welch.verdict == UNKNOWN and welch.would_tell == "~10 seeds would tell" and "paired" not in welch.evidence
+    # a decided claim says nothing more; an effect of nothing needs more seeds than the cap
+    assert claims.compare("t", "c", "a", [1.0, 1.1, 1.2], "b", base, "m", True).would_tell == ""
+    assert claims.compare("t", "c", "a", [0.4, 0.5, 0.6], "b", base, "m", True).would_tell == \
+        "more than 100 seeds would tell"
+    assert claims.at_least("t", "c", [0.85, 0.9, 0.95], 0.9, "m").would_tell == "more than 100 seeds would tell"
+
+
+def test_paired_differences_cancel_what_the_seeds_share():
+    # each seed moves both variants alike (a shared draw): the paired interval sees only the
+    # effect, Welch's sees the seeds' spread as well and cannot tell
+    base = [0.2, 0.5, 0.8]
+    treated = [b + 0.1 + e for b, e in zip(base, (0.01, -0.01, 0.0))]
+    assert claims.compare("t", "c", "a", treated, "b", base, "m", True).verdict == HOLDS
+    difference, half = difference_interval(treated, base)
+    assert difference - half < 0 < difference + half

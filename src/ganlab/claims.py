@@ -1,10 +1,13 @@
 """The study's claims, each answered on this run's numbers: holds, does not hold, or cannot tell.
 
 A claim compares per-seed numbers (a variant against the baseline, or against a target) with a
-95 % interval over the training seeds. It holds when the whole interval lies on the claimed side,
-does not hold when it lies wholly on the other, and "cannot tell" when the interval straddles
-the line, or when one seed gives no interval at all. No TensorFlow here: the report stage calls
-it on the histories and scores it has read.
+95 % interval over the training seeds: on the paired differences seed by seed where both sides
+ran the same seeds (each seed's variants share their data order and draws, so the pair's
+difference is the variant's effect), else Welch's. It holds when the whole interval lies on the
+claimed side, does not hold when it lies wholly on the other, and "cannot tell" when the
+interval straddles the line, or when one seed gives no interval at all. A "cannot tell" says how
+many seeds would tell it at the spread measured (stats.seeds_to_tell). No TensorFlow here: the
+report stage calls it on the histories and scores it has read.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ganlab.stats import mean_interval
+from ganlab.stats import SEEDS_CAP, mean_interval, seeds_for, seeds_to_tell
 
 HOLDS, FAILS, UNKNOWN = "holds", "does not hold", "cannot tell"
 
@@ -38,13 +41,25 @@ class Answer:
     claim: str     # the study's claim, one sentence
     verdict: str   # HOLDS, FAILS or UNKNOWN
     evidence: str  # the numbers it rests on (plain text)
+    would_tell: str = ""  # for a "cannot tell": how many seeds would tell it (would_tell())
+
+    @property
+    def label(self) -> str:
+        return f"{self.verdict} ({self.would_tell})" if self.would_tell else self.verdict
 
     def markdown(self) -> str:
-        return f"- **{self.verdict}**: {self.claim} ({self.evidence})"
+        return f"- **{self.label}**: {self.claim} ({self.evidence})"
 
     def html(self) -> str:
-        return (f'<li data-verdict="{self.verdict}"><strong>{self.verdict}</strong>: {html.escape(self.claim)} '
-                f"<span class=\"evidence\">({html.escape(self.evidence)})</span></li>")
+        return (f'<li data-verdict="{self.verdict}"><strong>{html.escape(self.label)}</strong>: '
+                f"{html.escape(self.claim)} <span class=\"evidence\">({html.escape(self.evidence)})</span></li>")
+
+
+def would_tell(seeds: int | None, spread_known: bool = True) -> str:
+    """The words for the seeds a "cannot tell" needs: seeds_to_tell's number, or its cap."""
+    if not spread_known:
+        return "one seed: no spread to say how many would tell"
+    return f"~{seeds} seeds would tell" if seeds is not None else f"more than {SEEDS_CAP} seeds would tell"
 
 
 def difference_interval(a, b, confidence: float = 0.95) -> tuple[float, float | None]:
@@ -80,18 +95,37 @@ def _per_seed(values: list[float]) -> str:
 
 def compare(topic: str, claim: str, name: str, treated: list[float], base_name: str, base: list[float],
             measure: str, higher_is_claimed: bool) -> Answer:
-    """The claim that `treated` lies above (or below) `base`, on per-seed values of `measure`."""
-    difference, half = difference_interval(treated, base)
+    """The claim that `treated` lies above (or below) `base`, on per-seed values of `measure`:
+    paired seed by seed when both have the same seeds (lists in seed order), else Welch's."""
+    paired = len(treated) == len(base)
+    if paired:
+        differences = np.subtract(treated, base)
+        difference, half = mean_interval(differences)
+    else:
+        difference, half = difference_interval(treated, base)
     verdict = side(difference if higher_is_claimed else -difference, half)
+    tell = ""
+    if verdict == UNKNOWN:
+        if half is None:
+            tell = would_tell(None, spread_known=False)
+        elif paired:
+            tell = would_tell(seeds_to_tell(differences))
+        else:  # the spread of a difference of independent seeds
+            tell = would_tell(seeds_for(abs(difference), float(np.sqrt(np.var(treated, ddof=1) + np.var(base, ddof=1)))))
+    what = "paired difference" if paired else "difference"
     return Answer(topic, claim, verdict, f"{measure}: {name} {_per_seed(treated)} vs {base_name} {_per_seed(base)}; "
-                  f"difference {_fmt(difference, half)} over {min(len(treated), len(base))} seed(s)")
+                  f"{what} {_fmt(difference, half)} over {min(len(treated), len(base))} seed(s)", tell)
 
 
 def at_least(topic: str, claim: str, values: list[float], target: float, measure: str) -> Answer:
     """The claim that per-seed `values` reach `target`."""
     mean, half = mean_interval(values)
-    return Answer(topic, claim, side(mean, half, target),
-                  f"{measure} {_fmt(mean, half)} over {len(values)} seed(s); target {target:g}")
+    verdict = side(mean, half, target)
+    tell = ""
+    if verdict == UNKNOWN:
+        tell = would_tell(seeds_to_tell(values, target) if half is not None else None, spread_known=half is not None)
+    return Answer(topic, claim, verdict, f"{measure} {_fmt(mean, half)} over {len(values)} seed(s); target {target:g}",
+                  tell)
 
 
 def accuracy_band(run: dict[str, list[float]]) -> float:
@@ -155,7 +189,8 @@ def answer(families: dict[str, str], histories: dict[str, list[dict[str, list[fl
             "log10(G's gradient norm, last epoch / first)", higher_is_claimed=True)
         if saturation:
             answer_ = Answer(GRADIENTS, answer_.claim, answer_.verdict, answer_.evidence
-                             + f"; {base}'s D saturated on {_per_seed(saturation)} of fakes in the last epoch")
+                             + f"; {base}'s D saturated on {_per_seed(saturation)} of fakes in the last epoch",
+                             answer_.would_tell)
         answers.append(answer_)
     for name in _first(families, CONDITIONAL):
         runs = scores[name]
@@ -181,13 +216,17 @@ def answer(families: dict[str, str], histories: dict[str, list[dict[str, list[fl
         found = at_least(COVERAGE, f"{name} covers every class (no mode collapse).",
                          [least_share(r["class_share"]) for r in runs], COVERAGE_FRACTION,
                          "smallest class share / uniform share")
-        answers.append(Answer(COVERAGE, found.claim, found.verdict, found.evidence + f"; class entropy {entropy}"))
+        answers.append(Answer(COVERAGE, found.claim, found.verdict, found.evidence + f"; class entropy {entropy}",
+                              found.would_tell))
     return answers
 
 
 def markdown(answers: list[Answer], seeds: int) -> str:
     """The claims as a Markdown list (for the README), with how the verdicts were reached."""
-    rule = (f"95 % intervals over {seeds} training seeds; a claim holds (or does not) when the whole "
-            "interval lies on one side, and \"cannot tell\" when it straddles the line"
-            + (" or, as here, one seed gives no interval." if seeds < 2 else "."))
+    rule = (f"95 % intervals over {seeds} training seeds (on the paired differences seed by seed where a "
+            "claim compares two variants); a claim holds (or does not) when the whole interval lies on one side, "
+            "and \"cannot tell\" when it straddles the line"
+            + (" or, as here, one seed gives no interval." if seeds < 2 else
+               f". \"~N seeds would tell\": the seeds an interval needs to decide it 4 times in 5 at the spread "
+               f"measured (the power of the paired t test; docs/evaluation.md), capped at {SEEDS_CAP}."))
     return "\n".join([a.markdown() for a in answers] + ["", rule.capitalize()])
