@@ -162,3 +162,29 @@ def test_paired_differences_cancel_what_the_seeds_share():
     assert claims.compare("t", "c", "a", treated, "b", base, "m", True).verdict == HOLDS
     difference, half = difference_interval(treated, base)
     assert difference - half < 0 < difference + half
+
+
+def test_the_forest_plot_is_drawn_from_the_claims_own_numbers(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from ganlab.report import forest
+
+    answers = answers_for(3, base_band=0.3, treated_band=0.1, wgan_norms=[1.0, 1.0], dcgan_norms=[1.0, 0.01],
+                          acc=0.95)
+    fig = forest.figure(answers)
+    drawn = forest.rows(answers)
+    assert len(fig.axes) == len(drawn) == len(answers)  # three seeds: every claim has an interval
+    for ax, answer in zip(fig.axes, drawn):
+        centre, half = answer.interval
+        if answer.values:  # the per-seed dots are the values the interval came from
+            dots = ax.collections[-1].get_offsets()[:, 0]
+            np.testing.assert_allclose(dots, answer.values)
+            assert np.mean(answer.values) == pytest.approx(centre)
+        (left, _), (right, _) = ax.collections[0].get_segments()[0]  # the interval's bar, drawn first
+        assert (left, right) == pytest.approx((centre - half, centre + half))
+        assert ax.lines[0].get_xdata()[0] == answer.line
+        assert answer.claim in ax.get_title(loc="left").replace("\n", " ")
+    plt.close(fig)
+    assert forest.draw(answers, tmp_path / "claims.png").stat().st_size > 0
+    # one seed gives no interval: nothing to draw
+    assert forest.draw(answers_for(1, 0.3, 0.1, [1.0, 1.0], [1.0, 0.01], 0.95), tmp_path / "none.png") is None

@@ -13,7 +13,7 @@ report stage calls it on the histories and scores it has read.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats
@@ -42,6 +42,13 @@ class Answer:
     verdict: str   # HOLDS, FAILS or UNKNOWN
     evidence: str  # the numbers it rests on (plain text)
     would_tell: str = ""  # for a "cannot tell": how many seeds would tell it (would_tell())
+    # What the verdict rests on, for the report's forest plot: the per-seed values it was
+    # computed from (paired differences, or values against a target; none for Welch's), the
+    # line the interval is read against, the interval (centre, half-width), and their axis.
+    values: tuple[float, ...] = ()
+    line: float = 0.0
+    interval: tuple[float, float | None] | None = None
+    axis: str = ""
 
     @property
     def label(self) -> str:
@@ -114,7 +121,9 @@ def compare(topic: str, claim: str, name: str, treated: list[float], base_name: 
             tell = would_tell(seeds_for(abs(difference), float(np.sqrt(np.var(treated, ddof=1) + np.var(base, ddof=1)))))
     what = "paired difference" if paired else "difference"
     return Answer(topic, claim, verdict, f"{measure}: {name} {_per_seed(treated)} vs {base_name} {_per_seed(base)}; "
-                  f"{what} {_fmt(difference, half)} over {min(len(treated), len(base))} seed(s)", tell)
+                  f"{what} {_fmt(difference, half)} over {min(len(treated), len(base))} seed(s)", tell,
+                  values=tuple(float(d) for d in differences) if paired else (), interval=(difference, half),
+                  axis=f"{name} - {base_name}: {measure}")
 
 
 def at_least(topic: str, claim: str, values: list[float], target: float, measure: str) -> Answer:
@@ -125,7 +134,7 @@ def at_least(topic: str, claim: str, values: list[float], target: float, measure
     if verdict == UNKNOWN:
         tell = would_tell(seeds_to_tell(values, target) if half is not None else None, spread_known=half is not None)
     return Answer(topic, claim, verdict, f"{measure} {_fmt(mean, half)} over {len(values)} seed(s); target {target:g}",
-                  tell)
+                  tell, values=tuple(float(v) for v in values), line=target, interval=(mean, half), axis=measure)
 
 
 def accuracy_band(run: dict[str, list[float]]) -> float:
@@ -188,9 +197,8 @@ def answer(families: dict[str, str], histories: dict[str, list[dict[str, list[fl
             [gradient_retention(r) for r in histories[base]],
             "log10(G's gradient norm, last epoch / first)", higher_is_claimed=True)
         if saturation:
-            answer_ = Answer(GRADIENTS, answer_.claim, answer_.verdict, answer_.evidence
-                             + f"; {base}'s D saturated on {_per_seed(saturation)} of fakes in the last epoch",
-                             answer_.would_tell)
+            answer_ = replace(answer_, evidence=answer_.evidence
+                          + f"; {base}'s D saturated on {_per_seed(saturation)} of fakes in the last epoch")
         answers.append(answer_)
     for name in _first(families, CONDITIONAL):
         runs = scores[name]
@@ -216,8 +224,7 @@ def answer(families: dict[str, str], histories: dict[str, list[dict[str, list[fl
         found = at_least(COVERAGE, f"{name} covers every class (no mode collapse).",
                          [least_share(r["class_share"]) for r in runs], COVERAGE_FRACTION,
                          "smallest class share / uniform share")
-        answers.append(Answer(COVERAGE, found.claim, found.verdict, found.evidence + f"; class entropy {entropy}",
-                              found.would_tell))
+        answers.append(replace(found, evidence=found.evidence + f"; class entropy {entropy}"))
     return answers
 
 

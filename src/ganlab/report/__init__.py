@@ -16,7 +16,7 @@ from ganlab.atomic import write_text
 from ganlab.claims import BASELINE, STABILISERS
 from ganlab.config import GRID_GLOB, Config, run_name
 from ganlab.data import Dataset, load_prepared
-from ganlab.report import figures, side_by_side
+from ganlab.report import figures, forest, side_by_side
 from ganlab.report.page import Section, html_results_table, render_page, write_page
 from ganlab.results import METRICS, nearest_pairs_file
 from ganlab.stats import mean_interval
@@ -205,7 +205,10 @@ def sections(cfg: Config, inputs: Inputs, written: dict[str, Path], animations: 
 
     rule = claims.markdown([], len(inputs.seeds)).strip()
     return [
-        Section("The study's claims", html.escape(rule), html_block=listed()),
+        Section("The study's claims", html.escape(rule) + " The figure shows what each verdict rests on: the "
+                "per-seed values (dots; for a comparison, each seed's paired difference), the 95 % interval (bar) "
+                "and the line it is read against (dashed).", [written["claims"]] if written.get("claims") else [],
+                html_block=listed()),
         Section("The data", f"{len(data.y_train)} training images of {len(data.class_names)} classes: "
                 + html.escape(", ".join(data.class_names)) + ".", [written["data"]]),
         Section("Samples after the last epoch", "Each variant's fixed-noise grid after its last epoch (seed "
@@ -256,6 +259,7 @@ def build_report(cfg: Config) -> Report:
     families = {v: cfg.variant(v).family for v in cfg.variants}
     answers = claims.answer(families, inputs.histories, inputs.scores, further_dcgans(cfg))
     write_text(cfg.claims_file, claims.markdown(answers, len(seeds)) + "\n")
+    written["claims"] = forest.draw(answers, cfg.figures_dir / "claims.png")
     animations = {v: figures.progress_animation(g, cfg.figures_dir / f"progress_{v}") for v, g in inputs.grids.items()}
     frames = side_by_side.copy_frames(inputs.all_grids, cfg.figures_dir)
     curves = write_curves(inputs.histories, seeds, cfg.curves_file)
