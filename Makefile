@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # oneDNN's and TensorFlow's start-up chatter hides the progress lines.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup data browser postgres repro exp study beyond test lint check-repro bench bench-quality sweep ui
+.PHONY: setup data browser postgres repro exp study beyond test lint check-repro bench bench-quality bench-precision sweep ui
 
 setup: $(STAMP) data
 
@@ -91,6 +91,12 @@ bench: setup
 bench-quality: setup
 	$(BIN)/dvc repro judge
 	$(BIN)/python -m tools.bench.quality $(BENCH_ARGS)
+
+# bfloat16's quality check (tools/bench/precision.py): each family's default variant trained in
+# mixed_bfloat16 at the default's seeds, against the default run's float32 histories at equal
+# epochs (~35 minutes on a 2-core CPU, after `make repro`): reports/bench_precision.json.
+bench-precision: setup
+	$(BIN)/python -m tools.bench.precision $(BENCH_ARGS)
 
 # The budget sweep behind the default budget (docs/budget.md, tools/sweep): make sweep P="dcgan_b32 acgan_b64"
 # trains those points (hours for all of them), `make sweep` prints the table of the points run so far.

@@ -16,7 +16,11 @@ from tools.sweep.__main__ import POINTS, point_params, table
 def test_every_point_is_a_valid_one_variant_project(name):
     cfg = config_from_dict(point_params(read_yaml(REPO / "params.yaml"), name))
     assert list(cfg.variants) == [name] and cfg.seeds == [0]
-    assert cfg.run_settings(name, 0).epochs == POINTS[name][1]["epochs"]
+    variant, changes = POINTS[name][:2]
+    default = config_from_dict(read_yaml(REPO / "params.yaml")).run_settings(variant, 0)
+    assert cfg.run_settings(name, 0).epochs == changes.get("epochs", default.epochs)  # a point without: the default's
+    precision = POINTS[name][3].get("precision", default.precision) if len(POINTS[name]) > 3 else default.precision
+    assert cfg.run_settings(name, 0).precision == precision
 
 
 def test_the_table_means_the_last_three_epochs_at_each_mark(tmp_path, monkeypatch):

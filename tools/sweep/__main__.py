@@ -51,10 +51,15 @@ POINTS = {
     # The DCGAN paper's Adam(2e-4, 0.5) at batch 64 (half a batch-32 epoch's cost) with the average.
     "dcgan_fast_ema": ("dcgan", {"epochs": 20, "batch_size": 64, "learning_rate": 2e-4, "beta_1": 0.5,
                                  "ema": 0.995}, {}),
+    # bfloat16's quality check (tools/bench/precision): each family's default variant as the
+    # default trains it, in mixed_bfloat16, at seeds 0-2 (POINT@N), against the default's float32 runs.
+    **{f"{variant}_bf16": (variant, {}, {}, {"precision": "mixed_bfloat16"})
+       for variant in ("dcgan", "acgan", "wgan", "wgan_gp")},
     # Time to quality (tools/bench/quality): the default's DCGAN against the study code's settings
     # (the TensorFlow tutorial's batch 256, Keras' Adam beta_1 0.9, float32).
-    "dcgan_default": ("dcgan", {"epochs": 12}, {}),
-    "dcgan_study_code": ("dcgan", {"epochs": 30, "batch_size": 256, "beta_1": 0.9}, {}, {"precision": "float32"}),
+    "dcgan_default": ("dcgan", {}, {}),
+    "dcgan_study_code": ("dcgan", {"epochs": 30, "batch_size": 256, "learning_rate": 1e-4, "beta_1": 0.9,
+                                   "ema": None}, {}, {"precision": "float32"}),
 }
 MARKS = (3, 5, 8, 10, 15, 20, 25, 30, 40)  # the table's rows: a point after this many epochs
 SCORING_SECONDS = 1.3  # per epoch: the in-training scores, the grid and the checkpoint
