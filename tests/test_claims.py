@@ -8,7 +8,7 @@ import pytest
 
 from ganlab import claims
 from ganlab.claims import FAILS, HOLDS, UNKNOWN, accuracy_band, difference_interval, gradient_retention, side
-from ganlab.stats import seeds_to_tell
+from ganlab.claims import seeds_to_tell
 
 
 def test_difference_interval_is_welchs():

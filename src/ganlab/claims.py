@@ -6,7 +6,7 @@ ran the same seeds (each seed's variants share their data order and draws, so th
 difference is the variant's effect), else Welch's. It holds when the whole interval lies on the
 claimed side, does not hold when it lies wholly on the other, and "cannot tell" when the
 interval straddles the line, or when one seed gives no interval at all. A "cannot tell" says how
-many seeds would tell it at the spread measured (stats.seeds_to_tell). No TensorFlow here: the
+many seeds would tell it at the spread measured (seeds_to_tell). No TensorFlow here: the
 report stage calls it on the histories and scores it has read.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import stats
 
-from ganlab.stats import SEEDS_CAP, mean_interval, seeds_for, seeds_to_tell
+from ganlab.stats import mean_interval
 
 HOLDS, FAILS, UNKNOWN = "holds", "does not hold", "cannot tell"
 
@@ -33,6 +33,45 @@ COVERAGE_FRACTION = 0.5
 # The topics of the claims, the study's (a) to (d) and the stabilisers beyond it; the report
 # shows each with its figure.
 STABILISED, GRADIENTS, CLASSES, COVERAGE, BEYOND = "stabilisers", "gradients", "classes", "coverage", "beyond"
+
+
+# Beyond this many seeds a claim is called "more than SEEDS_CAP seeds would tell": a default run
+# of that size is days on the project's CPU, and the estimate of a spread from 3 seeds is too
+# rough to promise more.
+SEEDS_CAP = 100
+POWER = 0.8  # the usual design power (Cohen 1988): 4 in 5 runs of that size would tell
+
+
+def seeds_to_tell(values, line: float = 0.0, confidence: float = 0.95, power: float = POWER,
+                  cap: int = SEEDS_CAP) -> int | None:
+    """The fewest seeds whose t interval over per-seed `values` (paired differences, or values
+    against a target `line`) would lie wholly on one side of `line` with probability `power`,
+    were the values' true mean and standard deviation the measured ones (see seeds_for).
+    Needs 2 values or more (one says nothing of the spread)."""
+    x = np.asarray(values, dtype=np.float64)
+    if len(x) < 2:
+        raise ValueError("the seeds a claim needs come from the spread of 2 seeds or more")
+    return seeds_for(abs(float(x.mean()) - line), float(x.std(ddof=1)), confidence, power, cap)
+
+
+def seeds_for(effect: float, spread: float, confidence: float = 0.95, power: float = POWER,
+              cap: int = SEEDS_CAP) -> int | None:
+    """The sample size of the one-sample (paired) t test: the fewest n for which a two-sided
+    t interval of the given confidence excludes 0 with probability `power`, when the values'
+    mean is `effect` away from the line and their standard deviation is `spread`. Its power is
+    read off the noncentral t distribution (noncentrality effect / spread * sqrt(n)), as
+    statsmodels' TTestPower solves it. None when no n up to `cap` reaches it (a zero effect
+    never does)."""
+    if effect == 0:
+        return None
+    if spread == 0:
+        return 2  # no spread at all: every interval is the mean itself
+    for n in range(2, cap + 1):
+        critical = stats.t.ppf(0.5 + confidence / 2, df=n - 1)
+        shift = effect / spread * np.sqrt(n)
+        if stats.nct.sf(critical, n - 1, shift) + stats.nct.cdf(-critical, n - 1, shift) >= power:
+            return n
+    return None
 
 
 @dataclass(frozen=True)

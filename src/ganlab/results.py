@@ -79,12 +79,25 @@ def gather(cfg: Config) -> dict:
     return {
         "samples": references["samples"],
         "seeds": list(cfg.seeds),
+        "computed": computed_as(cfg),
         "judge": references["judge"],
         "variants": {variant: aggregate(list(by_seed.values())) for variant, by_seed in runs.items()},
         "references": references["references"],
         "runs": runs,
         "seconds": round(seconds, 1),
     }
+
+
+def computed_as(cfg: Config) -> list[str]:
+    """How the runs computed, each way once ("float32 on AMD EPYC"), from their summary.json:
+    the precision changes the numbers, and so may the CPU."""
+    ways = set()
+    for variant in cfg.variants:
+        for seed in cfg.seeds:
+            path = cfg.summary_file(variant, seed)
+            summary = json.loads(path.read_text()) if path.is_file() else {}
+            ways.add(f"{summary.get('precision', 'unknown precision')} on {summary.get('cpu', 'an unknown CPU')}")
+    return sorted(ways)
 
 
 def aggregate(results: list[dict]) -> dict:
@@ -125,7 +138,7 @@ def results_table(results: dict) -> str:
     spread = f" (mean ± 95 % interval over {len(seeds)} seeds)" if len(seeds) > 1 else f" (training seed {seeds[0]})"
     lines.append(f"{results['samples']} samples per row{spread}; judge test accuracy "
                  f"{results['judge']['test_accuracy']:.3f}. Lower FID/KID is better; real_test is the floor, "
-                 "noise the ceiling.")
+                 "noise the ceiling." + (f" Trained in {'; '.join(results['computed'])}." if results.get("computed") else ""))
     return "\n".join(lines)
 
 
