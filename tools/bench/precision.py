@@ -69,7 +69,10 @@ def table(report: dict) -> str:
                          f"{v['float32_sd']:.3g} | {'yes' if v['inside_seed_spread'] else 'no'} |")
     lines.append("")
     lines += [f"{family}: bfloat16 epochs {r['speedup']:.2f}x float32's" for family, r in report["families"].items()]
-    lines.append(f"bfloat16 inside the seed spread for every family: {'yes' if report['adopt'] else 'no'}")
+    checked = ", ".join(report["families"])
+    missing = [f for f in FAMILIES if f not in report["families"]]
+    lines.append(f"bfloat16 inside the seed spread for every family checked ({checked}): "
+                 f"{'yes' if report['adopt'] else 'no'}" + (f"; not checked: {', '.join(missing)}" if missing else ""))
     return "\n".join(lines)
 
 
@@ -107,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         families[family] = compare(fp32, bf16)
     report = {"machine": cpu_facts(), "families": families,
               "adopt": all(r["inside_seed_spread"] for r in families.values()),
+              "not_checked": [f for f in FAMILIES if f not in families],
               "when": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
     write_report(report, cfg.bench_file.with_name("bench_precision.json"), table(report))
     return 0
