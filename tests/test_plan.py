@@ -28,8 +28,13 @@ def test_too_few_images_for_a_critic_step_names_both_wgans(params):
     found = problems(config_from_dict(params), sizes(48))
     assert len(found) == 2
     for variant, line in zip(("wgan", "wgan_gp"), found):
-        assert line.startswith(f"variant {variant} takes 320 images a step (variants.{variant}.batch_size 64 x 5 ")
+        # the batch is named where params.yaml sets it: train's, which every variant shares
+        assert line.startswith(f"variant {variant} takes 320 images a step (train.batch_size 64 x 5 critic batches")
         assert "training split has 240" in line
+    # a variant block that sets its own batch is named as that block's
+    params["variants"]["wgan"]["batch_size"] = 64
+    line = problems(config_from_dict(params), sizes(48))[0]
+    assert line.startswith("variant wgan takes 320 images a step (variants.wgan.batch_size 64 x 5 critic batches")
 
 
 def test_a_shared_batch_size_is_named_where_it_is_set(params):
