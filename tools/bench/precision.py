@@ -16,19 +16,15 @@ two sides' median epoch seconds (the float32 runs' are their own machine's: comp
 
 from __future__ import annotations
 
-import csv
 import statistics
 import sys
 from pathlib import Path
 
+from tools.bench.quality import read_history
+
 FAMILIES = ("dcgan", "acgan", "wgan", "wgan_gp")
 SCORES = ("fid", "recognisable")
 WINDOW = 3  # last epochs averaged
-
-
-def read_history(path: Path) -> list[dict]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def final_score(rows: list[dict], key: str) -> float:
@@ -88,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         cfg = load_config(args.params)
+        unknown = [f for f in args.families if f not in FAMILIES]
+        if unknown:
+            raise ConfigError(f"no bfloat16 check for {', '.join(unknown)}: name any of {', '.join(FAMILIES)} "
+                              "(smoothed and noised are the DCGAN's networks: dcgan checks them)")
         missing = [str(cfg.history_file(f, s)) for f in args.families for s in cfg.seeds
                    if not cfg.history_file(f, s).is_file()]
         if missing:
