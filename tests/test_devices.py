@@ -33,6 +33,32 @@ def test_auto_is_float32_without_xla_on_one_cpu():
     assert devices.resolve_distribute("auto", []) == "none"
 
 
+@pytest.mark.parametrize("family", sorted(devices.BFLOAT16_ON_CPU))
+def test_auto_on_a_native_bfloat16_cpu_is_bfloat16_for_the_families_the_quality_check_passed(family):
+    assert devices.resolve_precision("auto", [], family, cpu_bfloat16="native") == "mixed_bfloat16"
+    # where oneDNN would emulate it, or the CPU cannot be read, float32
+    assert devices.resolve_precision("auto", [], family, cpu_bfloat16="none") == "float32"
+    assert devices.resolve_precision("auto", [], family, cpu_bfloat16="unknown") == "float32"
+    assert devices.resolve_precision("float32", [], family, cpu_bfloat16="native") == "float32"
+
+
+@pytest.mark.parametrize("family", ["acgan", "wgan"])
+def test_auto_keeps_float32_for_the_families_bfloat16_moved_or_was_not_checked(family):
+    # AC-GAN's FID moved by more than its seed spread in bfloat16; the clipped WGAN is unchecked
+    assert devices.resolve_precision("auto", [], family, cpu_bfloat16="native") == "float32"
+
+
+def test_a_run_records_the_precision_auto_chose_for_its_family(monkeypatch):
+    monkeypatch.setattr(devices, "cpu_facts", lambda: {"cpu": "Made-up Xeon", "cpu_bfloat16": "native"})
+    try:
+        execution = devices.resolve("auto", "off", "none", "noised")
+        assert execution.facts()["precision"] == "mixed_bfloat16"
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+        assert devices.resolve("auto", "off", "none", "acgan").facts()["precision"] == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
 def test_auto_on_gpus_is_mixed_precision_xla_and_mirrored_over_several(fake_gpu_details):
     ampere, volta = FakeGpu((8, 0)), FakeGpu((7, 0))
     assert devices.resolve_precision("auto", [ampere]) == "mixed_bfloat16"
@@ -108,10 +134,14 @@ def tiny_batches(gan, steps: int = 2, batch: int = 8):
     return make_dataset(data, per_step, 0, gan.conditional, 0, 1, gan.batches_per_step)
 
 
-@pytest.mark.parametrize("precision,family", [("mixed_float16", "dcgan"), ("mixed_float16", "wgan_gp"),
-                                              ("mixed_bfloat16", "acgan")])
-def test_mixed_precision_trains_with_float32_outputs_and_loss_scaling_for_float16(family, precision, restore_policy):
-    cfg = config_from_dict({"variants": {family: {"family": family}}})
+@pytest.mark.parametrize("precision,family,options", [
+    ("mixed_float16", "dcgan", {}), ("mixed_float16", "wgan_gp", {}), ("mixed_bfloat16", "acgan", {}),
+    # a spectrally normalised D's logits are float32 too: the R1 penalty (float32) adds to its loss
+    ("mixed_bfloat16", "dcgan", {"spectral_norm": True, "r1": 1.0}),
+])
+def test_mixed_precision_trains_with_float32_outputs_and_loss_scaling_for_float16(family, precision, options,
+                                                                                   restore_policy):
+    cfg = config_from_dict({"variants": {family: {"family": family, **options}}})
     seed_everything(0, True)
     execution = devices.resolve(precision, "off", "none")
     gan = build_gan(cfg.variant(family), DataSpec(16, 1, 3), noise_dim=8, seed=0)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from conftest import tiny_params
 from ganlab.config import config_from_dict
 from ganlab.data import prepare, to_unit_range
-from ganlab.results import RESULTS_END, RESULTS_START, results_table, splice_results
+from ganlab.results import RESULTS_END, RESULTS_START, computed_as, results_table, splice_results
 from ganlab.metrics import frechet_distance
 
 
@@ -62,3 +64,18 @@ def test_nearest_neighbours_finds_each_querys_closest_pool_point():
     distances, index = nearest_neighbours(queries, pool)
     assert index.tolist() == [1, 2, 0]
     assert distances == pytest.approx([1.0, 1.0, 0.0])  # a copy of a training image sits at 0
+
+
+def test_the_results_say_which_variants_computed_in_which_precision(params, tmp_path):
+    params["seeds"] = [0, 1]
+    params["variants"] = {name: params["variants"][name] for name in ("dcgan", "acgan", "wgan")}
+    cfg = config_from_dict(params, root=tmp_path)
+    precision = {"dcgan": "mixed_bfloat16", "acgan": "float32", "wgan": "float32"}
+    for variant in cfg.variants:
+        for seed in cfg.seeds:
+            cfg.summary_file(variant, seed).parent.mkdir(parents=True)
+            cfg.summary_file(variant, seed).write_text(json.dumps({"precision": precision[variant], "cpu": "Xeon"}))
+    assert computed_as(cfg) == ["float32 (acgan, wgan) on Xeon", "mixed_bfloat16 (dcgan) on Xeon"]
+    for seed in cfg.seeds:  # one precision for all: no names
+        cfg.summary_file("dcgan", seed).write_text(json.dumps({"precision": "float32", "cpu": "Xeon"}))
+    assert computed_as(cfg) == ["float32 on Xeon"]

@@ -87,7 +87,8 @@ def test_a_new_family_is_one_module_a_settings_class_and_a_params_block(toy_proj
     assert "toy-seed0: toy," in result.stdout and "toy-seed0 epoch   2/2" in result.stdout
     summary = json.loads((toy_project / "training" / "toy" / "seed0" / "summary.json").read_text())
     assert summary["epochs"] == 2 and summary["g_loss"] > 0
-    # how it computed, recorded with the numbers (issue 26): float32 is `auto` on a CPU
+    # how it computed, recorded with the numbers (issue 26): float32 is `auto` on a CPU for a family
+    # whose bfloat16 training was never checked
     assert (summary["precision"], summary["device"]) == ("float32", "CPU")
     assert summary["cpu_bfloat16"] in ("native", "none", "unknown") and summary["cpu"]
     assert (toy_project / "models" / "toy" / "seed0" / "generator.keras").is_file()

@@ -5,7 +5,7 @@ between them is the variant's, not the draws'; across seeds both differ."""
 from __future__ import annotations
 
 import numpy as np
-from test_variants import NOISE_DIM, SPEC, options
+from test_variants import NOISE_DIM, SPEC, options, real_batch
 
 from ganlab.data import Dataset
 from ganlab.gans.build import build_gan
@@ -42,3 +42,21 @@ def test_data_order_is_the_seeds_and_no_variants():
     # make_dataset takes no variant: every variant of a seed gets these batches
     assert same(first_batches(0), first_batches(0))
     assert not same(first_batches(0), first_batches(1))
+
+
+def noise_after_one_step(family: str, seed: int = 0) -> np.ndarray:
+    """G's noise for the second step of a variant trained one step on a fixed batch."""
+    seed_everything(seed, deterministic=True)
+    gan = build_gan(options(family), SPEC, NOISE_DIM, seed=seed)
+    gan.train_step(real_batch(gan))
+    return np.asarray(gan.sample_noise(8))
+
+
+def test_a_stabiliser_draws_from_its_own_stream_and_leaves_gs_noise_to_the_seed():
+    # instance noise used to draw from G's stream, so noised's G saw other noise than dcgan's
+    # from the second step on; now both draw the same (common random numbers)
+    dcgan = noise_after_one_step("dcgan")
+    assert np.array_equal(dcgan, noise_after_one_step("noised"))
+    assert not np.array_equal(dcgan, noise_after_one_step("dcgan", seed=1))
+    # WGAN-GP's interpolation points likewise: its G sees the clipped WGAN's noise
+    assert np.array_equal(noise_after_one_step("wgan"), noise_after_one_step("wgan_gp"))

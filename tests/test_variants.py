@@ -78,7 +78,9 @@ def test_instance_noise_stddev_is_drawn_per_batch_from_uniform():
     stds = added_noise_std(gan, apply_to_fake=True)
     assert stds.max() <= 0.1 * 1.05
     assert stds.min() < 0.03 and stds.max() > 0.07  # spread over U(0, 0.1), not one fixed draw
-    assert len(np.unique(np.round(stds, 5))) == len(stds)
+    # U(0, 0.1) has sd 0.029; one stddev fixed at trace time would leave only the pixel noise's
+    # own wobble (~0.0003)
+    assert 0.02 < stds.std() < 0.04
 
 
 def test_instance_noise_on_real_only_is_the_studys_form():

@@ -2,8 +2,10 @@
 
 Three params.yaml settings (train.precision, train.xla, train.distribute) whose `auto` picks
 what wins where the run is:
-- CPU: float32, no XLA, one device. Measured on the project's 2-core CPU: XLA made the study's
-  DCGAN step ~3x slower, and CPUs have no fast float16.
+- CPU: no XLA, one device (XLA made the study's DCGAN step ~3x slower on the project's 2-core
+  CPU). float32, but mixed bfloat16 for the families of BFLOAT16_ON_CPU on a CPU that computes
+  bfloat16 natively (AVX512-BF16 or AMX, ganlab.machine): 1.4x on their steps, and their results
+  stay inside the seed spread (make bench-precision). CPUs have no fast float16.
 - GPU: mixed precision, bfloat16 where the card computes it natively (compute capability >= 8,
   Ampere on; no loss scaling needed) else float16 with dynamic loss scaling on each of the two
   optimisers; XLA on (Keras' own rule for `jit_compile="auto"`).
@@ -27,6 +29,13 @@ import tensorflow as tf
 
 from ganlab.config import ConfigError
 from ganlab.machine import cpu_facts
+
+
+# Families whose mixed-bfloat16 training `make bench-precision` checked against float32 (3 seeds
+# at the default's epochs, reports/bench_precision.json) and found inside the seed spread in FID
+# and recognisable: dcgan (smoothed and noised are its networks and step) and wgan_gp. AC-GAN's FID
+# moved by more than its spread (+5.5 against sd 4.3) and the clipped WGAN is unchecked: float32.
+BFLOAT16_ON_CPU = frozenset({"dcgan", "smoothed", "noised", "wgan_gp"})
 
 
 @dataclass(frozen=True)
@@ -76,11 +85,15 @@ def natively_bfloat16(devices: list) -> bool:
     return bool(capabilities) and all(c is not None and tuple(c) >= (8, 0) for c in capabilities)
 
 
-def resolve_precision(setting: str, devices: list) -> str:
+def resolve_precision(setting: str, devices: list, family: str | None = None,
+                      cpu_bfloat16: str | None = None) -> str:
+    """The dtype policy `setting` means for a family here; cpu_bfloat16 as ganlab.machine
+    reports it (read from this CPU when not given)."""
     if setting != "auto":
         return setting
     if not devices:
-        return "float32"
+        native = (cpu_bfloat16 or cpu_facts()["cpu_bfloat16"]) == "native"
+        return "mixed_bfloat16" if native and family in BFLOAT16_ON_CPU else "float32"
     return "mixed_bfloat16" if natively_bfloat16(devices) else "mixed_float16"
 
 
@@ -119,12 +132,13 @@ def make_strategy(kind: str) -> tf.distribute.Strategy:
     raise ConfigError(f"train.distribute: unknown strategy {kind!r}")
 
 
-def resolve(precision: str, xla: str, distribute: str) -> Execution:
-    """The run's execution settings; call before any model is built (the dtype policy is global)."""
+def resolve(precision: str, xla: str, distribute: str, family: str | None = None) -> Execution:
+    """The run's execution settings for a family; call before any model is built (the dtype
+    policy is global)."""
     devices = gpus()
     kind = resolve_distribute(distribute, devices)
     execution = Execution(
-        precision=resolve_precision(precision, devices),
+        precision=resolve_precision(precision, devices, family),
         jit_compile=resolve_xla(xla, devices),
         strategy=make_strategy(kind),
         distribute=kind,

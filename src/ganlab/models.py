@@ -104,6 +104,10 @@ def spectrally_normalised(discriminator: keras.Model) -> keras.Model:
     replaced by kernel / sigma. Built anew (fresh weights, the same initialisers)."""
     def clone(layer):
         copy = type(layer).from_config(layer.get_config())
-        return layers.SpectralNormalization(copy) if isinstance(copy, (layers.Conv2D, layers.Dense)) else copy
+        if not isinstance(copy, (layers.Conv2D, layers.Dense)):
+            return copy
+        # the wrapper computes in the layer's dtype: a float32 output layer (the logits) stays
+        # float32 under a mixed policy, as the losses expect
+        return layers.SpectralNormalization(copy, dtype=copy.dtype_policy)
 
     return keras.models.clone_model(discriminator, clone_function=clone)

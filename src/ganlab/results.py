@@ -89,15 +89,19 @@ def gather(cfg: Config) -> dict:
 
 
 def computed_as(cfg: Config) -> list[str]:
-    """How the runs computed, each way once ("float32 on AMD EPYC"), from their summary.json:
-    the precision changes the numbers, and so may the CPU."""
-    ways = set()
+    """How the runs computed, each way once with its variants ("float32 (acgan, wgan) on AMD
+    EPYC"), from their summary.json: the precision changes the numbers, and so may the CPU."""
+    ways: dict[tuple[str, str], list[str]] = {}
     for variant in cfg.variants:
         for seed in cfg.seeds:
             path = cfg.summary_file(variant, seed)
             summary = json.loads(path.read_text()) if path.is_file() else {}
-            ways.add(f"{summary.get('precision', 'unknown precision')} on {summary.get('cpu', 'an unknown CPU')}")
-    return sorted(ways)
+            way = (summary.get("precision", "unknown precision"), summary.get("cpu", "an unknown CPU"))
+            if variant not in ways.setdefault(way, []):
+                ways[way].append(variant)
+    if len({precision for precision, _ in ways}) == 1:  # one precision: the variants need no naming
+        return sorted(f"{precision} on {cpu}" for precision, cpu in ways)
+    return sorted(f"{precision} ({', '.join(names)}) on {cpu}" for (precision, cpu), names in ways.items())
 
 
 def aggregate(results: list[dict]) -> dict:

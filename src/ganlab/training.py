@@ -40,6 +40,12 @@ def seed_everything(seed: int, deterministic: bool) -> None:
     keras.utils.set_random_seed(seed)  # Python, NumPy and TensorFlow
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+        # Grappler's remapper (op fusion) gives up on every GAN train step's graph here ("E0000
+        # ... remapper failed: INVALID_ARGUMENT: Mutation::Apply error", a D layer's gradient
+        # needs the output it would fuse away); without it each graph runs as traced, which costs
+        # nothing measurable on CPU (DCGAN and AC-GAN steps within 2 %, 2026-12-03) and leaves
+        # no fusion to vary between processes (one CI run in three had an AC-GAN loss 1 ulp apart).
+        tf.config.optimizer.set_experimental_options({"remapping": False})
 
 
 def epoch_order(num_images: int, seed: int, epoch: int) -> np.ndarray:
@@ -304,7 +310,7 @@ def set_up(cfg: Config, variant: str, seed: int) -> Setup:
         raise ConfigError(problem)  # the check stage refuses this first; a direct call gets the same words
 
     seed_everything(settings.seed, settings.deterministic)
-    execution = devices.resolve(settings.precision, settings.xla, settings.distribute)
+    execution = devices.resolve(settings.precision, settings.xla, settings.distribute, options.family)
     if settings.batch_size % execution.replicas:
         raise ConfigError(f"train.batch_size {settings.batch_size} (of variant {variant}) is split over "
                           f"{execution.replicas} replicas ({execution.distribute}): make it a multiple of "

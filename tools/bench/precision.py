@@ -2,20 +2,22 @@
 
 bfloat16 is adopted for `precision: auto` on a CPU only if it leaves the results where float32
 puts them (issue 26). This trains each family's default variant (dcgan, acgan, wgan, wgan_gp) as
-the default trains it but in mixed_bfloat16, at the default's training seeds, as budget sweep
-points (`<variant>_bf16@<seed>`, tools/sweep), and reads them against the default run's own
-float32 histories (training/<variant>/seed<seed>/history.csv) at equal epochs. Seed by seed the
+the default trains it but in the other precision than the default run's own (which `auto` chose,
+ganlab.devices), at the default's training seeds, as budget sweep points (`<variant>_bf16@<seed>`
+or `<variant>_fp32@<seed>`, tools/sweep), and reads them against the default run's histories
+(training/<variant>/seed<seed>/history.csv) at equal epochs. Seed by seed the
 two share their data order, initial weights and draws, so each seed gives a paired difference.
 
 Per family and score (the in-training FID and recognisable, the mean of the last 3 epochs, as
 single epochs swing): the mean paired difference bf16 - fp32 and the float32 seeds' standard
 deviation. bfloat16 is **inside the seed spread** when |mean difference| <= that deviation for
 both scores: it moves a result less than changing the seed does. The speed is the ratio of the
-two sides' median epoch seconds (the float32 runs' are their own machine's: compare on one).
+two sides' median epoch seconds (the default's runs are their own machine's: compare on one).
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 from pathlib import Path
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         missing = [str(cfg.history_file(f, s)) for f in args.families for s in cfg.seeds
                    if not cfg.history_file(f, s).is_file()]
         if missing:
-            raise ConfigError(f"the default's float32 runs are missing ({missing[0]}, ...): run `make repro` first")
+            raise ConfigError(f"the default's runs are missing ({missing[0]}, ...): run `make repro` first")
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -101,13 +103,16 @@ def main(argv: list[str] | None = None) -> int:
 
     families = {}
     for family in args.families:
-        bf16 = {}
+        sides = {"float32": {}, "mixed_bfloat16": {}}
         for seed in cfg.seeds:
-            point = f"{family}_bf16@{seed}"
+            # the default's own run is one side (`auto` chose its precision); a sweep point the other
+            ran_in = json.loads(cfg.summary_file(family, seed).read_text()).get("precision", "float32")
+            sides[ran_in][seed] = read_history(cfg.history_file(family, seed))
+            point = f"{family}_{'fp32' if ran_in == 'mixed_bfloat16' else 'bf16'}@{seed}"
             print(f"bench-precision: {point} ...", flush=True)
-            bf16[seed] = read_history(run_point(point, Path(args.params)) / "history.csv")
-        fp32 = {seed: read_history(cfg.history_file(family, seed)) for seed in cfg.seeds}
-        families[family] = compare(fp32, bf16)
+            other = "float32" if ran_in == "mixed_bfloat16" else "mixed_bfloat16"
+            sides[other][seed] = read_history(run_point(point, Path(args.params)) / "history.csv")
+        families[family] = compare(sides["float32"], sides["mixed_bfloat16"])
     report = {"machine": cpu_facts(), "families": families,
               "adopt": all(r["inside_seed_spread"] for r in families.values()),
               "not_checked": [f for f in FAMILIES if f not in families],

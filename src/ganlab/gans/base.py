@@ -15,6 +15,10 @@ from ganlab.models import spectrally_normalised
 SHARED_METRICS = ("g_loss", "d_loss", "d_acc_real", "d_acc_fake", "g_grad_norm")
 # Families with a probability-valued D (BCE on logits) also log how saturated D is on fakes.
 MINIMAX_METRICS = (*SHARED_METRICS, "d_saturation")
+# The stabilisers' draws (instance noise, DiffAugment, WGAN-GP's interpolation points) come from
+# a second stream, seeded `seed + STABILISER_STREAM`, so that they leave G's noise stream alone:
+# within a seed, dcgan and noised draw the same noise at every step (common random numbers).
+STABILISER_STREAM = 2**30
 
 
 class GAN(keras.Model):
@@ -36,6 +40,7 @@ class GAN(keras.Model):
         self.noise_dim = noise_dim
         # All randomness inside train steps draws from here, so it is seeded and checkpointed.
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.stabiliser_seeds = keras.random.SeedGenerator(seed + STABILISER_STREAM)
         self.trackers = [keras.metrics.Mean(name=name) for name in self.metric_names]
         # Steps of the whole training, for schedules (noised's decay).
         self.total_steps = total_steps
@@ -106,8 +111,8 @@ class GAN(keras.Model):
 
     def augment(self, images):
         """DiffAugment (ganlab.augment) of a batch D is about to see, with the variant's policy
-        (`diffaugment`); the batch itself without one. Its random draws come from the GAN's
-        seeded stream, each image its own (sliced per replica like every other draw)."""
+        (`diffaugment`); the batch itself without one. Its random draws come from the
+        stabilisers' stream, each image its own (sliced per replica like every other draw)."""
         policy = getattr(getattr(self, "options", None), "diffaugment", ())
         if not policy:
             return images
@@ -115,7 +120,7 @@ class GAN(keras.Model):
 
         def rand(tail, low, high, dtype="float32"):
             uniform = keras.random.randint if dtype == "int32" else keras.random.uniform
-            return self.replica_rows(lambda n: uniform((n, *tail), low, high, seed=self.seed_generator), batch)
+            return self.replica_rows(lambda n: uniform((n, *tail), low, high, seed=self.stabiliser_seeds), batch)
 
         return diff_augment(images, policy, rand)
 

@@ -37,10 +37,10 @@ class NoisedDCGAN(DCGAN):
 
     def pixel_noise(self, images):
         shape = ops.shape(images)
-        return self.replica_rows(lambda n: keras.random.normal((n, *shape[1:]), seed=self.seed_generator), shape[0])
+        return self.replica_rows(lambda n: keras.random.normal((n, *shape[1:]), seed=self.stabiliser_seeds), shape[0])
 
     def discriminator_inputs(self, real, fake):
-        std = keras.random.uniform((), 0.0, 1.0, seed=self.seed_generator) * self.noise_scale()
+        std = keras.random.uniform((), 0.0, 1.0, seed=self.stabiliser_seeds) * self.noise_scale()
         real = real + std * self.pixel_noise(real)
         if self.noise_fake:
             fake = fake + std * self.pixel_noise(fake)

@@ -21,7 +21,7 @@ class WGANGP(WGAN):
         self.gp_weight = options.gp_weight
 
     def interpolates(self, real, fake):
-        eps = self.replica_rows(lambda n: keras.random.uniform((n, 1, 1, 1), 0.0, 1.0, seed=self.seed_generator),
+        eps = self.replica_rows(lambda n: keras.random.uniform((n, 1, 1, 1), 0.0, 1.0, seed=self.stabiliser_seeds),
                                 tf.shape(real)[0])
         return eps * real + (1.0 - eps) * fake
 
