@@ -7,10 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Stage commands call `python`: put the venv's first on PATH for everything make runs.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-# oneDNN's and TensorFlow's start-up chatter hides the progress lines.
-export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup data browser postgres repro exp study beyond test lint check-repro bench bench-quality bench-precision sweep ui
+.PHONY: setup data browser postgres repro exp study beyond claims test lint check-repro bench bench-quality bench-precision sweep ui
 
 setup: $(STAMP) data
 
@@ -62,6 +60,15 @@ study: setup
 # results/beyond/ and shown in the README. ~35 minutes on a 2-core CPU; resumes when killed.
 beyond: setup
 	$(BIN)/python scripts/run_profile.py profiles/beyond.yaml
+	$(BIN)/python pipeline/readme_results.py
+
+# The study's claims (a) and (d) decided on 8 training seeds (issue 27): the DCGAN family in two
+# regimes, Adam beta_1 0.9 (the study's code) and 0.5 (the default), 10 epochs a run
+# (profiles/claims/): results/claims/<regime>/, summarised in the README. ~40 minutes a regime on
+# a 2-core CPU; resumes when killed. One regime: make claims CLAIMS=beta09
+CLAIMS ?= beta09 beta05
+claims: setup
+	for regime in $(CLAIMS); do $(BIN)/python scripts/run_profile.py profiles/claims/$$regime.yaml || exit 1; done
 	$(BIN)/python pipeline/readme_results.py
 
 test: setup browser postgres

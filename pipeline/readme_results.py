@@ -20,13 +20,12 @@ def sections(cfg) -> dict[str, str]:
         if not source.is_file():
             sys.exit(f"error: {source} does not exist; run the {stage} stage first (dvc repro {stage})")
         out[section] = source.read_text().strip()
-    for folder in sorted(Path("results").glob("*/")):
-        table = folder / cfg.results_table_file.name
-        if table.is_file():
-            parts = [table.read_text().strip()]
-            if (folder / cfg.claims_file.name).is_file():
-                parts.append((folder / cfg.claims_file.name).read_text().strip())
-            out[folder.name] = "\n\n".join(parts)
+    for table in sorted(Path("results").rglob(cfg.results_table_file.name)):
+        folder = table.parent  # results/beyond, results/claims/beta09: sections beyond, claims/beta09
+        parts = [table.read_text().strip()]
+        if (folder / cfg.claims_file.name).is_file():
+            parts.append((folder / cfg.claims_file.name).read_text().strip())
+        out[folder.relative_to("results").as_posix()] = "\n\n".join(parts)
     return out
 
 

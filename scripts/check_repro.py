@@ -193,6 +193,30 @@ def differences(a: dict[str, float], b: dict[str, float], tolerance: float) -> l
     return problems
 
 
+def provenance_notes(a: Path, b: Path) -> list[str]:
+    """Where the two copies' scores were computed differently (their provenance cards,
+    ganlab.provenance): said beside the verdict, as two scores so compared are not like for like."""
+    cards = []
+    for project in (a, b):
+        by_seed = project / "reports" / "metrics_by_seed.json"
+        cards.append(json.loads(by_seed.read_text()).get("provenance", {}) if by_seed.is_file() else {})
+    notes = []
+    for run in sorted(set(cards[0]) | set(cards[1])):
+        x, y = cards[0].get(run, {}), cards[1].get(run, {})
+        notes += [f"{run}: {key} {x.get(key)!r} in {a.name}, {y.get(key)!r} in {b.name}"
+                  for key in sorted(set(x) | set(y)) if x.get(key) != y.get(key)]
+    return notes
+
+
+def unhealthy_runs(project: Path) -> list[str]:
+    """The runs ganlab.health flagged in a copy (metrics_by_seed.json), with their reasons."""
+    by_seed = project / "reports" / "metrics_by_seed.json"
+    runs = json.loads(by_seed.read_text())["runs"] if by_seed.is_file() else {}
+    return [f"{variant}-seed{seed}: {run['health']} ({run.get('health_reason', '')})"
+            for variant, seeds in runs.items() for seed, run in seeds.items()
+            if run.get("health", "healthy") != "healthy"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", type=Path, default=ROOT / "profiles" / "ci.yaml")
@@ -222,6 +246,11 @@ def main() -> int:
             problems.append(f"{project.name}: only {len(found)} numbers written, the profile's stages must write "
                             f"at least {floor}: a stage did not write its metrics or curves")
     problems += differences(first, second, tolerance)
+    flagged = unhealthy_runs(copies[1])
+    print(f"check-repro: run health (ganlab.health): {len(flagged)} unhealthy run(s)", *flagged, sep="\n  ")
+    notes = provenance_notes(*copies)
+    if notes:
+        print(f"check-repro: the scores' provenance cards differ in {len(notes)} entries:", *notes[:20], sep="\n  ")
     for project in copies:
         status = dvc(project, "status").stdout
         if status.split() != ["check:", "always", "changed"]:  # the check stage always runs; nothing else may

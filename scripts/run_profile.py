@@ -1,6 +1,7 @@
 """A params profile run as a project of its own, its results kept in the repository:
 
     python scripts/run_profile.py profiles/beyond.yaml      (make beyond)
+    python scripts/run_profile.py profiles/claims/beta09.yaml   (make claims: results/claims/beta09/)
 
 The project is copied as check-repro copies it (tracked and new files, no outputs) into
 .ganlab/profiles/<name>/, the profile's values applied to its params.yaml, and `dvc repro` run
@@ -28,9 +29,9 @@ from check_repro import (ROOT, clean_copy, dvc_env, lock_outputs, project_files,
 
 from ganlab.config import load_config  # noqa: E402
 
-# What a profile's results are: small text files and two figures (no animations).
+# What a profile's results are: small text files and three figures (no animations).
 KEPT = ("evaluation", "evaluation_by_seed", "results_table", "claims")
-FIGURES = ("fid.png", "last_grids.png")
+FIGURES = ("fid.png", "last_grids.png", "claims.png")  # claims.png: the forest plot, where there are claims
 
 
 def refresh(work: Path, profile: dict) -> None:
@@ -46,6 +47,16 @@ def refresh(work: Path, profile: dict) -> None:
     write_profiled_params(ROOT / "params.yaml", work / "params.yaml", profile)
 
 
+def profile_name(path: Path) -> str:
+    """profiles/beyond.yaml -> "beyond", profiles/claims/beta09.yaml -> "claims/beta09": the
+    folder of its copy under .ganlab/profiles/ and of its results under results/."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(ROOT / "profiles").with_suffix("").as_posix()
+    except ValueError:
+        return path.stem
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("profile", type=Path)
@@ -54,7 +65,7 @@ def main() -> int:
     if not args.profile.is_file():
         print(f"error: {args.profile} does not exist; name a profile under profiles/", file=sys.stderr)
         return 2
-    name = args.profile.stem
+    name = profile_name(args.profile)
     work = ROOT / ".ganlab" / "profiles" / name
     profile = YAML(typ="safe", pure=True).load(args.profile.read_text())
     if args.fresh or not (work / "dvc.yaml").is_file():
@@ -82,7 +93,8 @@ def main() -> int:
         source = cfg.path(getattr(cfg.paths, key))
         shutil.copy2(source, out / source.name)
     for figure in FIGURES:
-        shutil.copy2(cfg.figures_dir / figure, out / figure)
+        if (cfg.figures_dir / figure).is_file():
+            shutil.copy2(cfg.figures_dir / figure, out / figure)
     print(f"{name}: done in {(time.perf_counter() - started) / 60:.1f} min; results in {out}")
     return 0
 

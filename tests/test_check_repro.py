@@ -54,3 +54,20 @@ def test_the_floor_grows_with_runs_and_epochs():
     assert check_repro.expected_numbers(params) == 2 * (18 + 13) + 18 + 18
     params["seeds"] = [0, 1]
     assert check_repro.expected_numbers(params) == 4 * (18 + 13) + 18 + 18
+
+
+def test_scores_computed_differently_are_named_by_their_provenance(tmp_path):
+    card = {"precision": "float32", "code_commit": "unknown", "real_samples": 120}
+    for name, precision in (("a", "float32"), ("b", "mixed_bfloat16")):
+        (tmp_path / name / "reports").mkdir(parents=True)
+        (tmp_path / name / "reports" / "metrics_by_seed.json").write_text(json.dumps(
+            {"runs": {}, "provenance": {"noised-seed0": {**card, "precision": precision}, "acgan-seed0": card}}))
+    assert check_repro.provenance_notes(tmp_path / "a", tmp_path / "b") == [
+        "noised-seed0: precision 'float32' in a, 'mixed_bfloat16' in b"]
+
+
+def test_the_gate_names_the_unhealthy_runs(tmp_path):
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "metrics_by_seed.json").write_text(json.dumps({"runs": {
+        "dcgan": {"0": {"health": "healthy"}, "1": {"health": "diverged", "health_reason": "epoch 2: g_loss 4e+13"}}}}))
+    assert check_repro.unhealthy_runs(tmp_path) == ["dcgan-seed1: diverged (epoch 2: g_loss 4e+13)"]

@@ -20,6 +20,7 @@ PACKAGE = REPO / "src"
 NOT_A_DEPENDENCY = {
     "src/ganlab/__init__.py": "the package's docstring and version string; no code a stage runs",
     "src/ganlab/cli.py": "the stage shell: loads params, turns refusals into one error line, records timings",
+    "src/ganlab/quiet.py": "drops TensorFlow's log lines from what a stage prints; writes nothing",
     "src/ganlab/preflight.py": "refuses to start (unwritable outputs, unreachable MLflow store); writes nothing",
     "src/ganlab/tracking.py": "MLflow logging: records runs in the store, never an output DVC tracks",
     "src/ganlab/mlflow_ui.py": "tags that set how the MLflow UI opens the experiment; writes no file",

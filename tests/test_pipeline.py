@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,8 +41,13 @@ def project_copy(dest: Path) -> Path:
     return dest
 
 
+# Set by whoever ran the tests (and by ganlab.quiet in this process): the stages must quiet
+# TensorFlow by themselves.
+NOT_PASSED_ON = ("MLFLOW_TRACKING_URI", "DVC_ROOT", "TF_CPP_MIN_LOG_LEVEL", "ABSL_MIN_LOG_LEVEL", "GANLAB_VERBOSE")
+
+
 def dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
+    env = {k: v for k, v in os.environ.items() if k not in NOT_PASSED_ON}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # stages call `python`
     result = subprocess.run([str(Path(sys.executable).parent / "dvc"), *args], cwd=project, env=env,
                             capture_output=True, text=True, timeout=600)
@@ -91,9 +97,41 @@ def test_repro_runs_every_stage_and_shows_progress(repro):
     assert (project / "dvc.lock").is_file()
 
 
+def test_repro_prints_none_of_tensorflows_log_lines(repro):
+    # TensorFlow's C++ and absl lines look like `E0000 00:00:1764... meta_optimizer.cc:...`
+    output = repro[2].stdout + repro[2].stderr
+    chatter = [line for line in output.splitlines()
+               if re.match(r"\s*[IWE]\d{4} ", line) or "oneDNN custom operations" in line
+               or "remapper failed" in line or "absl::InitializeLog" in line]
+    assert not chatter, "\n".join(chatter[:5])
+
+
+def test_every_score_carries_its_provenance_and_acgan_its_cas(repro):
+    project, params, _ = repro
+    head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=project, capture_output=True,
+                          text=True).stdout.strip()
+    for variant in ("dcgan", "acgan"):
+        for seed in (0, 1):
+            score = json.loads((project / "reports" / "scores" / variant / f"seed{seed}.json").read_text())
+            card = score["provenance"]
+            assert card["training_seed"] == seed and card["evaluation_seed"] == params["seed"]
+            assert card["judge_sha256"] == score["judge_sha256"] and card["judge_feature_layer"].startswith("features")
+            assert card["real_samples"] == card["generated_samples"] == score["samples"]
+            assert card["checkpoint"] == "last epoch (2)" and card["precision"] in ("float32", "mixed_bfloat16")
+            assert card["generator"] == ("weight average (ema)" if variant == "dcgan" else "raw weights")
+            assert card["code_commit"] == head  # the copy is a checkout of its own, its code unchanged
+            assert ("cas" in score) == (variant == "acgan")
+    metrics = json.loads((project / "reports" / "metrics.json").read_text())
+    assert 0 <= metrics["variants"]["acgan"]["cas"] <= 1 and 0 <= metrics["references"]["real_test"]["cas"] <= 1
+    # dcgan samples from its weight average, acgan from its raw weights: the table says so
+    assert "generator" in metrics["provenance"]["differs"]
+    assert "Scores computed with different generator" in (project / "reports" / "results.md").read_text()
+    page = (project / "reports" / "index.html").read_text()
+    assert 'id="provenance"' in page and "CAS (the judge's architecture trained on" in page
+
+
 def only_the_check_runs(output: str) -> bool:
     """The check stage always runs (it is how DVC sees a changed data source); nothing else may."""
-    import re
 
     return re.findall(r"Running stage '([^']+)'", output) == ["check"]
 
@@ -160,6 +198,11 @@ def test_mlflow_run_carries_params_tags_curves_grids_and_model(repro):
 
         tags = run.data.tags
         assert tags["variant"] == "dcgan" and tags["seed"] == "1" and tags["dvc_stage"] == "train@dcgan-1"
+        # the UI's saved view groups the runs by a tag every training run has: a row per variant
+        view = json.loads(experiment.tags["mlflow.sharedViewState.ganlab-runs"])
+        assert [(k["mode"], k["groupByData"]) for k in view["groupBy"]["groupByKeys"]] == [("tag", "variant")]
+        assert all(r.data.tags.get("variant") for r in runs.values())
+        assert tags["provenance.checkpoint"] == "last epoch (2)"  # the score's card, as tags
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True)
         assert tags["git_commit"] == head.stdout.strip()
         assert len(tags["data_sha256"]) == 64
@@ -205,7 +248,6 @@ def test_mlflow_run_carries_params_tags_curves_grids_and_model(repro):
 
 
 def page_media(page: Path) -> list[Path]:
-    import re
 
     return [page.parent / m for m in re.findall(r'(?:src)="([^"]+)"', page.read_text())]
 
@@ -294,7 +336,6 @@ def test_report_page_renders_in_a_headless_browser(repro, tmp_path):
 def test_the_epoch_slider_moves_every_variants_grid(repro, tmp_path):
     """The side-by-side row in a real browser: opened at epoch 1 and at epoch 2 (#epoch=N sets the
     slider and runs its handler), every run's image shows that epoch's grid."""
-    import re
 
     browser = chromium()
     project, params, _ = repro

@@ -14,14 +14,14 @@ from ganlab.config import config_from_dict
 sys.path.insert(0, str(REPO / "scripts"))
 from check_repro import apply_profile  # noqa: E402
 
-PROFILES = sorted((REPO / "profiles").glob("*.yaml"))
+PROFILES = sorted((REPO / "profiles").rglob("*.yaml"))
 
 
 def load(path):
     return YAML(typ="safe", pure=True).load(path.read_text())
 
 
-@pytest.mark.parametrize("profile", PROFILES, ids=[p.stem for p in PROFILES])
+@pytest.mark.parametrize("profile", PROFILES, ids=[p.relative_to(REPO / "profiles").as_posix() for p in PROFILES])
 def test_each_profile_gives_a_valid_config_with_its_variants(profile):
     settings = load(profile)
     cfg = config_from_dict(apply_profile(load(REPO / "params.yaml"), settings))
@@ -46,3 +46,23 @@ def test_beyond_compares_each_option_with_the_study_s_dcgans_at_equal_compute():
 def test_a_profile_keeping_an_unknown_variant_is_refused():
     with pytest.raises(ValueError, match="keep_variants names"):
         apply_profile(load(REPO / "params.yaml"), {"keep_variants": ["dcgan", "nope"]})
+
+
+def test_the_claims_regimes_are_the_dcgan_family_at_8_seeds_apart_in_adams_beta_1_only():
+    regimes = {name: config_from_dict(apply_profile(load(REPO / "params.yaml"),
+                                                    load(REPO / "profiles" / "claims" / f"{name}.yaml")))
+               for name in ("beta05", "beta09")}
+    for name, cfg in regimes.items():
+        assert list(cfg.variants) == ["dcgan", "smoothed", "noised"] and len(cfg.seeds) >= 8
+        assert {cfg.variant(v).beta_1 for v in cfg.variants} == {0.5 if name == "beta05" else 0.9}
+    a, b = (regimes[name] for name in ("beta05", "beta09"))
+    for variant in a.variants:
+        assert a.variant(variant).model_dump() == {**b.variant(variant).model_dump(), "beta_1": 0.5}
+        assert a.run_settings(variant, 0) == b.run_settings(variant, 0)
+
+
+def test_a_profile_in_a_folder_keeps_its_results_in_that_folder():
+    from run_profile import profile_name
+
+    assert profile_name(REPO / "profiles" / "claims" / "beta09.yaml") == "claims/beta09"
+    assert profile_name(REPO / "profiles" / "beyond.yaml") == "beyond"

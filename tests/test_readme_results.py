@@ -29,3 +29,18 @@ def test_each_section_lands_between_its_markers_on_whichever_page_has_them(tmp_p
                                   "<!-- claims:start -->\n- c\n<!-- claims:end -->\nend\n")
     assert variants.read_text() == "# Variants\n<!-- beyond:start -->\n| b |\n<!-- beyond:end -->\nafter\n"
     assert untouched.read_text() == "no markers\n"
+
+
+def test_each_kept_profile_run_is_a_section_named_by_its_folder(tmp_path, params, monkeypatch):
+    from ganlab.config import config_from_dict
+
+    monkeypatch.chdir(tmp_path)
+    cfg = config_from_dict(params, root=tmp_path)
+    for path, text in ((cfg.results_table_file, "| default |"), (cfg.claims_file, "- default claim"),
+                       (tmp_path / "results" / "beyond" / "results.md", "| beyond |"),
+                       (tmp_path / "results" / "claims" / "beta09" / "results.md", "| beta09 |"),
+                       (tmp_path / "results" / "claims" / "beta09" / "claims.md", "- beta09 claim")):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n")
+    assert load_module().sections(cfg) == {"results": "| default |", "claims": "- default claim",
+                                           "beyond": "| beyond |", "claims/beta09": "| beta09 |\n\n- beta09 claim"}

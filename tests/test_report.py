@@ -127,3 +127,31 @@ def test_memorisation_text_names_the_variants_closer_than_test_images():
     assert "real test images 1.76" in text
     assert "(look for copies): copier 0.60." in text and "(no sign of copying): honest 2.50." in text
     assert "(look for copies): none." in memorisation_text({"honest": scores["honest"]}, {"nearest_train": {"median": 1.0}})
+
+
+def test_the_many_seed_runs_are_listed_with_their_verdicts_and_linked(tmp_path):
+    import json
+
+    from ganlab.report.many_seeds import CLAIMS_RUNS, html_block
+
+    assert html_block(tmp_path, tmp_path / "reports") == ""  # nothing run yet: no section
+    folder = tmp_path / CLAIMS_RUNS / "beta09"
+    folder.mkdir(parents=True)
+    (folder / "claims.md").write_text("- **holds**: Label smoothing (smoothed) steadies D's loss (dcgan). (x < y)\n"
+                                      "- **cannot tell (~12 seeds would tell)**: Instance noise (noised) ...\n\n"
+                                      "95 % intervals over 8 training seeds ...\n")
+    (folder / "metrics.json").write_text(json.dumps({"seeds": list(range(8))}))
+    block = html_block(tmp_path, tmp_path / "reports")
+    assert "8 training seeds" in block and 'href="../results/claims/beta09/claims.md"' in block
+    assert block.count("<li>") == 2 and "<strong>holds</strong>" in block and "(x &lt; y)" in block
+    assert "0.5" not in block  # the other regime has not run
+
+
+def test_the_report_stage_depends_on_the_many_seed_runs_it_lists():
+    from ruamel.yaml import YAML
+
+    from conftest import REPO
+    from ganlab.report.many_seeds import CLAIMS_RUNS
+
+    stages = YAML(typ="safe").load((REPO / "dvc.yaml").read_text())["stages"]
+    assert CLAIMS_RUNS.as_posix() in stages["report"]["deps"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ganlab.config import PARAMS_FILE, Config, ConfigError, load_config
 from ganlab.data import DataError
+from ganlab.quiet import relay, should_relay
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -65,6 +66,8 @@ def variant_and_seed(cfg: Config, argv: list[str], script: str) -> tuple[str, in
 def run_stage(main: Callable[[Config, list[str]], None], argv: list[str] | None = None) -> None:
     from ganlab.preflight import preflight
 
+    if argv is None and should_relay():  # run as a script: once more, with TensorFlow's log lines dropped
+        sys.exit(relay([sys.executable, *sys.argv]))
     argv = sys.argv[1:] if argv is None else argv
     signal.signal(signal.SIGTERM, _interrupt)
     # A shell starts background jobs with SIGINT ignored, and Python then keeps it ignored: a

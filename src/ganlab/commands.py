@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ganlab.config import PARAMS_FILE, Config, ConfigError, load_config
+from ganlab.quiet import relay, should_relay
 
 EXIT_BAD_INPUT = 2
 IMAGE_SUFFIXES = (".png",)
@@ -290,7 +291,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter hides the answer
+    if argv is None and should_relay():  # the `ganlab` command: once more, with TensorFlow's log lines dropped
+        sys.exit(relay([sys.executable, *sys.argv]))
     args = parser().parse_args(argv)
     try:
         cfg = load_config(args.params)

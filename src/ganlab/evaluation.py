@@ -13,6 +13,8 @@ import keras
 import numpy as np
 from scipy.spatial.distance import cdist
 
+from ganlab import provenance
+from ganlab.cas import classification_accuracy
 from ganlab.config import Config
 from ganlab.data import Dataset, DataError, load_prepared, to_unit_range
 from ganlab.judge import Judge
@@ -61,6 +63,7 @@ class RealReference:
     feats: np.ndarray
     labels: np.ndarray
     rng: np.random.Generator  # after the draw: the references' test images and noise come next
+    pick: np.ndarray  # which training images
 
 
 def real_reference(cfg: Config, data: Dataset, judge: Judge) -> RealReference:
@@ -71,7 +74,7 @@ def real_reference(cfg: Config, data: Dataset, judge: Judge) -> RealReference:
     rng = stream("evaluation_pick", cfg.seed)
     pick = rng.choice(len(data.y_train), n, replace=False)
     feats, _ = judge(to_unit_range(data.x_train[pick]))
-    return RealReference(n, feats, data.y_train[pick], rng)
+    return RealReference(n, feats, data.y_train[pick], rng, pick)
 
 
 def nearest_neighbours(queries: np.ndarray, pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -100,6 +103,12 @@ def write_nearest_pairs(images: np.ndarray, train_images: np.ndarray, distances:
     pairs = np.concatenate([images[closest], train_images[index[closest]]])
     path.parent.mkdir(parents=True, exist_ok=True)
     iio.imwrite(path, image_grid(pairs, len(closest)))
+
+
+def cas(cfg: Config, images: np.ndarray, labels: np.ndarray, data: Dataset) -> float:
+    """Classification Accuracy Score (ganlab.cas) of labelled images in [-1, 1], trained as the judge is."""
+    return classification_accuracy(images, labels, to_unit_range(data.x_test), data.y_test, data.num_classes,
+                                   cfg.judge.epochs, cfg.judge.batch_size, cfg.seed)
 
 
 def _load_judge(cfg: Config) -> tuple[Judge, dict]:
@@ -133,9 +142,13 @@ def evaluate_run(cfg: Config, variant: str, seed: int) -> dict:
             for c, name in enumerate(data.class_names)
             if min(np.sum(real.labels == c), np.sum(labels == c)) >= 2
         }
+        result["cas"] = cas(cfg, images, labels, data)
     result["samples"] = real.samples
     result["mlflow_run_id"] = card.get("mlflow_run_id")
     result["judge_sha256"] = judge_facts["sha256"]
+    result["provenance"] = provenance.card(
+        judge_facts, real.samples, len(images), cfg.root, cfg.seed,
+        **provenance.run_facts(generator, cfg.generator_file(variant, seed).parent, card["epochs"], seed))
     result["seconds"] = round(time.perf_counter() - started, 1)
     print(_headline(cfg.run_name(variant, seed), result), flush=True)
     return result
@@ -154,10 +167,14 @@ def evaluate_references(cfg: Config) -> dict:
     test_feats, test_probs = judge(to_unit_range(data.x_test[test_pick]))
     train_feats = judge(to_unit_range(data.x_train))[0]
     references = {
+        # its CAS: the classifier trained on as many real images as a run's CAS trains on samples
         "real_test": score(cfg, real.feats, test_feats, test_probs, names)
-        | {"samples": len(test_pick), "nearest_train": nearest_train(train_feats, test_feats)[0]},
+        | {"samples": len(test_pick), "nearest_train": nearest_train(train_feats, test_feats)[0],
+           "cas": cas(cfg, to_unit_range(data.x_train[real.pick]), real.labels, data)},
         "noise": score(cfg, real.feats, *judge(noise), names) | {"samples": real.samples},
     }
+    for ref in references.values():
+        ref["provenance"] = provenance.card(judge_facts, real.samples, ref["samples"], cfg.root, cfg.seed)
     for name, ref in references.items():
         print(_headline(name, ref), flush=True)
     return {

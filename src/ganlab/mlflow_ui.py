@@ -24,7 +24,8 @@ SHARED_VIEW_TAG = "mlflow.sharedViewState."
 
 def runs_view() -> dict[str, Any]:
     """The runs table as a user comparing variants wants it: training runs by FID, the
-    headline scores, the variant, seed and data set as columns."""
+    headline scores, the variant, seed and data set as columns, grouped by variant (a row per
+    variant holding its seeds' runs, the charts drawing each group's mean and band over seeds)."""
     column = "{}.`{}`".format
     scores = [column("metrics", EVAL_PREFIX + m.key) for m in METRICS]
     columns = [*scores, column("metrics", "train_seconds"), column("tags", "variant"), column("tags", "seed"),
@@ -36,6 +37,10 @@ def runs_view() -> dict[str, Any]:
         "selectedColumns": columns,
         "columnOrder": columns,  # the scores first, where the table opens
         "columnWidths": {c: 110 for c in scores},
+        # MLflow's run grouping (the runs table's "Group by" menu): by the `variant` tag, the
+        # group's values the seeds' average, and the charts drawing the groups, not the runs
+        "groupBy": {"aggregateFunction": "average", "groupByKeys": [{"mode": "tag", "groupByData": "variant"}]},
+        "useGroupedValuesInCharts": True,
     }
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from ganlab.atomic import write_json
 from ganlab.config import Config
+from ganlab import health
 from ganlab.data import DataError
+from ganlab.provenance import PER_RUN, differences
 from ganlab.stats import mean_interval
 
 
@@ -23,7 +25,7 @@ class Metric:
 
 
 # The headline scores of every run, in the order every table and figure lists them: the one
-# place their names and labels are written (class_accuracy: conditional variants only).
+# place their names and labels are written (class_accuracy, cas: conditional variants only).
 METRICS = (
     Metric("fid", "FID", True),
     Metric("kid", "KID", True),
@@ -35,6 +37,7 @@ METRICS = (
     Metric("recognisable", "recognisable", False),
     Metric("class_entropy", "class entropy", False),
     Metric("class_accuracy", "class accuracy", False),
+    Metric("cas", "CAS", False),
 )
 HEADLINE = tuple(m.key for m in METRICS)
 
@@ -62,18 +65,22 @@ def gather(cfg: Config) -> dict:
     means (and intervals) over seeds."""
     references = json.loads(cfg.references_file.read_text())
     runs: dict[str, dict[str, dict]] = {}
+    cards: dict[str, dict] = {}
     for variant in cfg.variants:
         runs[variant] = {}
         for seed in cfg.seeds:
             path = cfg.score_file(variant, seed)
             if not path.is_file():
-                raise DataError(f"{path} does not exist; run `dvc repro` (the evaluate@{variant}-{seed} stage)")
+                raise DataError(f"{path} does not exist; run `dvc repro` (the score@{variant}-{seed} stage)")
             result = json.loads(path.read_text())
             if result["samples"] != references["samples"] or result["judge_sha256"] != references["judge"]["sha256"]:
                 raise DataError(f"{path} was scored on {result['samples']} samples by judge "
                                 f"{result['judge_sha256'][:12]}, the references on {references['samples']} by "
                                 f"{references['judge']['sha256'][:12]}: run `dvc repro` to score both again")
-            runs[variant][str(seed)] = {k: v for k, v in result.items() if k not in ("judge_sha256", "seconds")}
+            cards[cfg.run_name(variant, seed)] = result.get("provenance", {})
+            runs[variant][str(seed)] = {k: v for k, v in result.items()
+                                        if k not in ("judge_sha256", "seconds", "provenance")}
+            runs[variant][str(seed)] |= run_health(cfg, variant, seed)
     seconds = references["seconds"] + sum(
         json.loads(cfg.score_file(v, s).read_text())["seconds"] for v in cfg.variants for s in cfg.seeds)
     return {
@@ -81,11 +88,41 @@ def gather(cfg: Config) -> dict:
         "seeds": list(cfg.seeds),
         "computed": computed_as(cfg),
         "judge": references["judge"],
-        "variants": {variant: aggregate(list(by_seed.values())) for variant, by_seed in runs.items()},
+        "variants": {variant: variant_means(by_seed) for variant, by_seed in runs.items()},
         "references": references["references"],
+        "provenance": provenance_summary(cards),
         "runs": runs,
+        "cards": cards,
         "seconds": round(seconds, 1),
     }
+
+
+def run_health(cfg: Config, variant: str, seed: int) -> dict:
+    """A run's health (ganlab.health) from its history: its status, and where it went wrong."""
+    found = health.history_findings(cfg.history_file(variant, seed))
+    if not found:
+        return {"health": health.HEALTHY}
+    return {"health": found[0].status, "health_reason": f"epoch {found[0].epoch}: {found[0].reason}"}
+
+
+def variant_means(by_seed: dict[str, dict]) -> dict:
+    """A variant's means over its kept runs (ganlab.health.kept), with the runs left out and why."""
+    kept = health.kept({seed: run["health"] != health.HEALTHY for seed, run in by_seed.items()})
+    means = aggregate([by_seed[seed] for seed in kept])
+    flagged = {seed: f"{run['health']} ({run['health_reason']})" for seed, run in by_seed.items()
+               if run["health"] != health.HEALTHY}
+    if flagged:
+        means["flagged"] = flagged
+    if left_out := sorted(set(by_seed) - set(kept), key=int):
+        means["left_out"] = left_out
+    return means
+
+
+def provenance_summary(cards: dict[str, dict]) -> dict:
+    """What every run's score shares (its provenance card's common entries) and where they differ."""
+    differ = differences(cards)
+    first = next(iter(cards.values()), {})
+    return {"shared": {k: v for k, v in first.items() if k not in differ and k not in PER_RUN}, "differs": differ}
 
 
 def computed_as(cfg: Config) -> list[str]:
@@ -124,8 +161,8 @@ def aggregate(results: list[dict]) -> dict:
 
 def write_evaluation(results: dict, path: Path, by_seed_path: Path) -> None:
     """The metrics file (means over seeds, what `dvc metrics show` lists) and the per-run file."""
-    write_json(path, {k: v for k, v in results.items() if k != "runs"})
-    write_json(by_seed_path, {"samples": results["samples"], "runs": results["runs"]})
+    write_json(path, {k: v for k, v in results.items() if k not in ("runs", "cards")})
+    write_json(by_seed_path, {"samples": results["samples"], "runs": results["runs"], "provenance": results["cards"]})
 
 
 def results_table(results: dict) -> str:
@@ -136,14 +173,34 @@ def results_table(results: dict) -> str:
     lines = ["| variant | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for name, values in rows:
         cells = [format_cell(values, c) for c in columns]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        marked = f"{name} ({len(values['left_out'])} run(s) left out)" if values.get("left_out") else name
+        lines.append(f"| {marked} | " + " | ".join(cells) + " |")
     lines.append("")
     seeds = results.get("seeds", [0])
     spread = f" (mean ± 95 % interval over {len(seeds)} seeds)" if len(seeds) > 1 else f" (training seed {seeds[0]})"
     lines.append(f"{results['samples']} samples per row{spread}; judge test accuracy "
                  f"{results['judge']['test_accuracy']:.3f}. Lower FID/KID is better; real_test is the floor, "
-                 "noise the ceiling." + (f" Trained in {'; '.join(results['computed'])}." if results.get("computed") else ""))
+                 "noise the ceiling." + (f" Trained in {'; '.join(results['computed'])}." if results.get("computed") else "")
+                 + provenance_note(results.get("provenance", {}).get("differs", {}))
+                 + health_note(results["variants"]))
     return "\n".join(lines)
+
+
+def health_note(variants: dict[str, dict]) -> str:
+    """A sentence naming the flagged runs (ganlab.health) and whether the means left them out."""
+    parts = []
+    for variant, values in variants.items():
+        for seed, why in values.get("flagged", {}).items():
+            kept = "left out of the means" if seed in values.get("left_out", []) else "kept: every run is flagged"
+            parts.append(f"{variant}-seed{seed} {why}, {kept}")
+    return (" Unhealthy runs (ganlab.health): " + "; ".join(parts) + ".") if parts else ""
+
+
+def provenance_note(differ: dict[str, list]) -> str:
+    """A sentence naming what the compared scores were computed with differently ("" when nothing)."""
+    if not differ:
+        return ""
+    return " Scores computed with different " + "; ".join(f"{k} ({', '.join(v)})" for k, v in differ.items()) + "."
 
 
 def markers(section: str) -> tuple[str, str]:

@@ -312,6 +312,8 @@ def log_scores(cfg: Config, result: dict) -> None:
     numbers |= {f"{EVAL_PREFIX}share_{flat_key(name)}": share for name, share in result["class_share"].items()}
     client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in numbers.items()])
     client.set_tag(run_id, "judge_sha256", result["judge_sha256"])
+    for key, value in result.get("provenance", {}).items():  # how the scores were computed (ganlab.provenance)
+        client.set_tag(run_id, f"provenance.{key}", str(value))
     register_generator(client, run_id, numbers)
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ganlab import claims
+from ganlab import claims, health
 from ganlab.atomic import write_text
 from ganlab.claims import BASELINE, STABILISERS
 from ganlab.config import GRID_GLOB, Config, run_name
 from ganlab.data import Dataset, load_prepared
-from ganlab.report import figures, forest, side_by_side
-from ganlab.report.page import Section, html_results_table, render_page, write_page
+from ganlab.report import figures, forest, many_seeds, side_by_side
+from ganlab.report.page import Section, html_results_table, provenance_block, render_page, write_page
 from ganlab.results import METRICS, nearest_pairs_file
 from ganlab.stats import mean_interval
 # The final-metrics figure's panels: every headline metric that every variant has.
@@ -90,6 +90,19 @@ def equal_compute_text(histories: figures.Histories) -> str:
         cells.append(f"{html.escape(v)} {mean:.1f}" + (f" &plusmn; {half:.1f}" if half is not None else ""))
     return (f" Ranked at equal compute, by the in-training FID at {reach:,.0f} images seen (the most every "
             f"variant saw; linear between scored epochs): " + ", ".join(cells) + ".")
+
+
+def cas_text(evaluation: dict) -> str:
+    """How the conditional variants' CAS reads against the real reference ("" without one)."""
+    conditional = {v: m["cas"] for v, m in evaluation["variants"].items() if "cas" in m}
+    reference = evaluation["references"]["real_test"].get("cas")
+    if not conditional or reference is None:
+        return ""
+    values = ", ".join(f"{html.escape(v)} {c:.3f}" for v, c in conditional.items())
+    return (f" CAS (the judge's architecture trained on a variant's labelled samples, tested on real test images): "
+            f"{values}, against {reference:.3f} for as many real images; near it, the samples teach the classes "
+            "as real data does, while a high class accuracy with a low CAS means classes the judge likes but a "
+            "classifier cannot learn from.")
 
 
 def memorisation_text(scores: dict[str, list[dict]], reference: dict) -> str:
@@ -209,6 +222,10 @@ def sections(cfg: Config, inputs: Inputs, written: dict[str, Path], animations: 
                 "per-seed values (dots; for a comparison, each seed's paired difference), the 95 % interval (bar) "
                 "and the line it is read against (dashed).", [written["claims"]] if written.get("claims") else [],
                 html_block=listed()),
+        *([Section("The claims on many seeds", "The DCGAN family (dcgan, smoothed, noised) trained on more "
+                   "seeds in two regimes (<code>make claims</code>, profiles/claims/, 10 epochs a run), so that "
+                   "claims (a) and (d) get intervals narrow enough to decide them.", html_block=many)]
+          if (many := many_seeds.html_block(cfg.root, cfg.report_page.parent)) else []),
         Section("The data", f"{len(data.y_train)} training images of {len(data.class_names)} classes: "
                 + html.escape(", ".join(data.class_names)) + ".", [written["data"]]),
         Section("Samples after the last epoch", "Each variant's fixed-noise grid after its last epoch (seed "
@@ -216,7 +233,7 @@ def sections(cfg: Config, inputs: Inputs, written: dict[str, Path], animations: 
         Section("Side by side, epoch by epoch", "Every variant's fixed-noise grid at the same epoch: move the "
                 "slider (or open the page at <code>#epoch=N</code>). One row per training seed; a variant that "
                 "trained fewer epochs shows its last grid.",
-                html_block=side_by_side.html_block(frames, cfg.report_page.parent)),
+                html_block=side_by_side.html_block(frames, cfg.report_page.parent, flagged_runs(inputs.scores, inputs.seeds))),
         Section("Discriminator accuracy", "Accuracy on real and on generated images per epoch. For the WGAN "
                 "critics: the share of real (fake) images scored above (below) the batch's mean fake (real) "
                 "score.", [written["accuracy"]]),
@@ -230,7 +247,8 @@ def sections(cfg: Config, inputs: Inputs, written: dict[str, Path], animations: 
                 "often D is sure a fake is fake.", [written["gradients"]], html_block=listed(claims.GRADIENTS)),
         Section("Mode coverage", "Claims (c) and (d): AC-GAN makes the class it is asked for, and which "
                 "variants cover every class, by the judge's class of each sample: per epoch (left) and the "
-                "evaluate stage's samples of every variant (right).", [written["coverage"], written["shares"]],
+                "evaluate stage's samples of every variant (right)." + cas_text(inputs.evaluation),
+                [written["coverage"], written["shares"]],
                 html_block=listed(claims.CLASSES, claims.COVERAGE)),
         Section("Memorisation", "Does a generator copy its training images? Each sample's distance to its "
                 "nearest training image (judge features), against the same for real test images, which the "
@@ -251,13 +269,31 @@ def sections(cfg: Config, inputs: Inputs, written: dict[str, Path], animations: 
     ]
 
 
+def flagged_runs(scores: dict[str, list[dict]], seeds: list[int]) -> dict[str, dict[int, str]]:
+    """variant -> training seed -> health status of each unhealthy run (ganlab.health)."""
+    return {variant: {seed: run["health"] for seed, run in zip(seeds, runs)
+                      if run.get("health", health.HEALTHY) != health.HEALTHY} for variant, runs in scores.items()}
+
+
+def kept_runs(histories: dict[str, list], scores: dict[str, list[dict]]) -> tuple[dict, dict]:
+    """The runs the claims rest on: each variant's kept ones (ganlab.health.kept), histories and
+    scores alike, in seed order."""
+    out_histories, out_scores = {}, {}
+    for variant, runs in scores.items():
+        keep = [int(i) for i in health.kept({str(i): run.get("health", health.HEALTHY) != health.HEALTHY
+                                             for i, run in enumerate(runs)})]
+        out_histories[variant] = [histories[variant][i] for i in keep]
+        out_scores[variant] = [runs[i] for i in keep]
+    return out_histories, out_scores
+
+
 def build_report(cfg: Config) -> Report:
     inputs = read_inputs(cfg)
     seeds, first, evaluation = inputs.seeds, inputs.seeds[0], inputs.evaluation
     spread = figures.accuracy_gap_spread(inputs.histories)
     written = draw_figures(cfg, inputs, spread)
     families = {v: cfg.variant(v).family for v in cfg.variants}
-    answers = claims.answer(families, inputs.histories, inputs.scores, further_dcgans(cfg))
+    answers = claims.answer(families, *kept_runs(inputs.histories, inputs.scores), further_dcgans(cfg))
     write_text(cfg.claims_file, claims.markdown(answers, len(seeds)) + "\n")
     written["claims"] = forest.draw(answers, cfg.figures_dir / "claims.png")
     animations = {v: figures.progress_animation(g, cfg.figures_dir / f"progress_{v}") for v, g in inputs.grids.items()}
@@ -270,7 +306,7 @@ def build_report(cfg: Config) -> Report:
     intro = (f"What the pipeline measured for {len(cfg.variants)} variants. {seeds_text} Judge test accuracy "
              f"{evaluation['judge']['test_accuracy']:.3f}. Table: mean &plusmn; 95 % interval where there are "
              "several seeds; the references are real test images and uniform noise.")
-    page = write_page(cfg.report_page, render_page("GAN lab report", intro, html_results_table(evaluation),
+    page = write_page(cfg.report_page, render_page("GAN lab report", intro, html_results_table(evaluation) + provenance_block(evaluation),
                                                    sections(cfg, inputs, written, animations, answers, frames),
                                                    cfg.report_page.parent))
     by_seed = json.loads(cfg.evaluation_by_seed_file.read_text())["runs"]

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ganlab.results import METRICS, format_cell
+from ganlab.results import METRICS, format_cell, health_note
 
 
 
@@ -27,12 +27,30 @@ def html_results_table(evaluation: dict) -> str:
     rows += [(f"{name} (reference)", ref) for name, ref in evaluation["references"].items()]
     head = "".join(f"<th>{html.escape(m.label)}</th>" for m in METRICS)
     body = "\n".join(
-        f'<tr data-variant="{html.escape(name)}"><th>{html.escape(name)}</th>'
+        f'<tr data-variant="{html.escape(name)}"><th>{html.escape(name)}'
+        + (f' <span class="flagged">({len(values["left_out"])} run(s) left out)</span>' if values.get("left_out") else "")
+        + "</th>"
         + "".join(f'<td data-metric="{m.key}">{format_cell(values, m.key, "&plusmn;", "&ndash;")}</td>'
                   for m in METRICS) + "</tr>"
         for name, values in rows
     )
-    return f'<table id="results"><thead><tr><th>variant</th>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table>'
+    note = health_note(evaluation["variants"])
+    return (f'<table id="results"><thead><tr><th>variant</th>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table>'
+            + (f'<p class="flagged">{html.escape(note.strip())}</p>' if note else ""))
+
+
+def provenance_block(evaluation: dict) -> str:
+    """The scores' provenance card (ganlab.provenance) below the table: what all share, and what
+    differs between the runs compared; "" for metrics written before cards existed."""
+    card = evaluation.get("provenance")
+    if not card:
+        return ""
+    rows = [(k, str(v)) for k, v in card["shared"].items()]
+    rows += [(k, ", ".join(v) + " (differs between the runs compared)") for k, v in card["differs"].items()]
+    body = "".join(f'<tr data-entry="{html.escape(k)}"><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>'
+                   for k, v in rows)
+    return ('<details id="provenance"><summary>How every score was computed (its provenance card)</summary>'
+            f"<table>{body}</table></details>")
 
 
 def _media(section: Section, root: Path) -> str:
@@ -52,7 +70,8 @@ STYLE = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em aut
 table{border-collapse:collapse;font-size:0.9em}th,td{padding:0.3em 0.6em;border-bottom:1px solid #ddd;text-align:right}
 th:first-child{text-align:left}figure{display:inline-block;margin:0.5em}img,video{max-width:100%}
 figcaption,.epoch-caption{font-size:0.8em;color:#666}
-.side-by-side img{width:150px;image-rendering:pixelated}.side-by-side td,.side-by-side thead th{text-align:center}#epoch-slider{width:20em}.broken{outline:3px solid red}"""
+.side-by-side img{width:150px;image-rendering:pixelated}.side-by-side td,.side-by-side thead th{text-align:center}#epoch-slider{width:20em}.broken{outline:3px solid red}
+.flagged-run img{outline:3px solid #c60}.flagged{color:#c60;font-size:0.9em}"""
 
 # Marks an image that does not load (a red outline) and records the counts on <html>, where a
 # headless browser (tests/test_pipeline.py) or a person with the inspector can read them.

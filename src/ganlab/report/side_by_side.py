@@ -59,9 +59,12 @@ def copy_frames(grids: dict[str, dict[int, list[Path]]], figures_dir: Path) -> d
     return copies
 
 
-def html_block(frames: dict[str, dict[int, list[Path]]], page_dir: Path) -> str:
+def html_block(frames: dict[str, dict[int, list[Path]]], page_dir: Path,
+               flagged: dict[str, dict[int, str]] | None = None) -> str:
     """The slider and a table: a column per variant, a row per seed, each cell the grid at the
-    slider's epoch. Opens at the last epoch any variant reached."""
+    slider's epoch, an unhealthy run's (flagged: variant -> seed -> status) outlined and named.
+    Opens at the last epoch any variant reached."""
+    flagged = flagged or {}
     seeds = sorted({seed for by_seed in frames.values() for seed in by_seed})
     last = max(len(f) for by_seed in frames.values() for f in by_seed.values())
     head = "".join(f"<th>{html.escape(variant)}</th>" for variant in frames)
@@ -73,9 +76,12 @@ def html_block(frames: dict[str, dict[int, list[Path]]], page_dir: Path) -> str:
             if not paths:
                 cells.append("<td></td>")
                 continue
-            cells.append(f'<td><img src="{html.escape(paths[-1])}" alt="{html.escape(run_name(variant, seed))}" '
+            status = flagged.get(variant, {}).get(seed)
+            mark = (f' class="flagged-run" data-health="{html.escape(status)}"', f'<div class="flagged">{html.escape(status)}'
+                    " (left out of the means)</div>") if status else ("", "")
+            cells.append(f'<td{mark[0]}><img src="{html.escape(paths[-1])}" alt="{html.escape(run_name(variant, seed))}" '
                          f"data-frames='{html.escape(json.dumps(paths), quote=True)}' data-epoch=\"{len(paths)}\">"
-                         f'<div class="epoch-caption">epoch {len(paths)}</div></td>')
+                         f'<div class="epoch-caption">epoch {len(paths)}</div>{mark[1]}</td>')
         rows.append(f"<tr><th>seed {seed}</th>{''.join(cells)}</tr>")
     return (f'<div id="side-by-side"><label>epoch <input type="range" id="epoch-slider" min="1" max="{last}" '
             f'value="{last}" step="1"> <output id="epoch-shown">{last}</output> of {last}</label>\n'
