@@ -13,8 +13,9 @@ from pathlib import Path
 # moving statistics that training calibrated on one fixed batch after the last epoch
 # (GAN.calibrate_batchnorm), never the scoring batch's own statistics.
 BATCHNORM = "inference, statistics calibrated after training"
-# The card's entries that differ between runs by design, so never a reason to flag a comparison
-PER_RUN = ("training_seed",)
+# The card's entries that differ between runs by design (a run's seed, a variant's budget), so
+# never a reason to flag a comparison
+PER_RUN = ("training_seed", "epochs")
 
 
 CODE = ("src", "pipeline", "dvc.yaml")  # what computes the numbers (the outputs change as stages run)
@@ -63,7 +64,8 @@ def run_facts(generator, model_folder: Path, epochs: int, training_seed: int) ->
     averaged = (model_folder / "generator_raw.keras").is_file()
     return {
         "generator": "weight average (ema)" if averaged else "raw weights",
-        "checkpoint": f"last epoch ({epochs})",
+        "checkpoint": "last epoch",
+        "epochs": epochs,
         "training_seed": training_seed,
         "precision": next((layer.dtype_policy.name for layer in generator.layers if layer.weights), "float32"),
     }
