@@ -193,9 +193,10 @@ def differences(a: dict[str, float], b: dict[str, float], tolerance: float) -> l
     return problems
 
 
-def provenance_notes(a: Path, b: Path) -> list[str]:
+def provenance_notes(a: Path, b: Path, ignore: tuple[str, ...] = ()) -> list[str]:
     """Where the two copies' scores were computed differently (their provenance cards,
-    ganlab.provenance): said beside the verdict, as two scores so compared are not like for like."""
+    ganlab.provenance, but the entries in `ignore`): said beside the verdict, as two scores so
+    compared are not like for like."""
     cards = []
     for project in (a, b):
         by_seed = project / "reports" / "metrics_by_seed.json"
@@ -204,7 +205,7 @@ def provenance_notes(a: Path, b: Path) -> list[str]:
     for run in sorted(set(cards[0]) | set(cards[1])):
         x, y = cards[0].get(run, {}), cards[1].get(run, {})
         notes += [f"{run}: {key} {x.get(key)!r} in {a.name}, {y.get(key)!r} in {b.name}"
-                  for key in sorted(set(x) | set(y)) if x.get(key) != y.get(key)]
+                  for key in sorted((set(x) | set(y)) - set(ignore)) if x.get(key) != y.get(key)]
     return notes
 
 
@@ -248,7 +249,9 @@ def main() -> int:
     problems += differences(first, second, tolerance)
     flagged = unhealthy_runs(copies[1])
     print(f"check-repro: run health (ganlab.health): {len(flagged)} unhealthy run(s)", *flagged, sep="\n  ")
-    notes = provenance_notes(*copies)
+    # Two copies of one tree are committed apart, so their commits differ by construction; against
+    # --baseline the commit is the point.
+    notes = provenance_notes(*copies, ignore=() if args.baseline else ("code_commit",))
     if notes:
         print(f"check-repro: the scores' provenance cards differ in {len(notes)} entries:", *notes[:20], sep="\n  ")
     for project in copies:

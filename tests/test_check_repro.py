@@ -64,6 +64,7 @@ def test_scores_computed_differently_are_named_by_their_provenance(tmp_path):
             {"runs": {}, "provenance": {"noised-seed0": {**card, "precision": precision}, "acgan-seed0": card}}))
     assert check_repro.provenance_notes(tmp_path / "a", tmp_path / "b") == [
         "noised-seed0: precision 'float32' in a, 'mixed_bfloat16' in b"]
+    assert check_repro.provenance_notes(tmp_path / "a", tmp_path / "b", ignore=("precision",)) == []
 
 
 def test_the_gate_names_the_unhealthy_runs(tmp_path):
