@@ -148,7 +148,7 @@ def evaluate_run(cfg: Config, variant: str, seed: int) -> dict:
     result["judge_sha256"] = judge_facts["sha256"]
     result["provenance"] = provenance.card(
         judge_facts, real.samples, len(images), cfg.root, cfg.seed,
-        **provenance.run_facts(generator, cfg.generator_file(variant, seed).parent, card["epochs"], seed))
+        **provenance.run_facts(generator, cfg.raw_generator_file(variant, seed), card["epochs"], seed))
     result["seconds"] = round(time.perf_counter() - started, 1)
     print(_headline(cfg.run_name(variant, seed), result), flush=True)
     return result

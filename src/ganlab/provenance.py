@@ -57,11 +57,11 @@ def card(judge_facts: dict, real_samples: int, generated_samples: int, root: Pat
     }
 
 
-def run_facts(generator, model_folder: Path, epochs: int, training_seed: int) -> dict:
+def run_facts(generator, raw_generator: Path, epochs: int, training_seed: int) -> dict:
     """What a trained run's score adds to the card, read from its model files: the sampling
-    network (the weight average when training kept one beside the raw weights), the checkpoint
-    rule, the training seed and the precision the generator computes in."""
-    averaged = (model_folder / "generator_raw.keras").is_file()
+    network (the weight average when training kept the raw weights beside it, at raw_generator),
+    the checkpoint rule, the training seed and the precision the generator computes in."""
+    averaged = raw_generator.is_file()
     return {
         "generator": "weight average (ema)" if averaged else "raw weights",
         "checkpoint": "last epoch",

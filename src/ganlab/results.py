@@ -181,7 +181,9 @@ def results_table(results: dict) -> str:
     lines.append(f"{results['samples']} samples per row{spread}; judge test accuracy "
                  f"{results['judge']['test_accuracy']:.3f}. Lower FID/KID is better; real_test is the floor, "
                  "noise the ceiling." + (f" Trained in {'; '.join(results['computed'])}." if results.get("computed") else "")
-                 + provenance_note(results.get("provenance", {}).get("differs", {}))
+                 # the precision is named per variant in "Trained in" already
+                 + provenance_note({k: v for k, v in results.get("provenance", {}).get("differs", {}).items()
+                                    if k != "precision"})
                  + health_note(results["variants"]))
     return "\n".join(lines)
 
