@@ -17,8 +17,13 @@ ONEDNN = (b"I0000 00:00:1796321472.402362    6751 port.cc:153] oneDNN custom ope
           b"slightly different numerical results.\n")
 REMAPPER = (b"E0000 00:00:1796320939.087211    4598 meta_optimizer.cc:967] remapper failed: INVALID_ARGUMENT: "
             b"Mutation::Apply error: fanout 'gradient_tape/discriminator_3/leaky_re_lu_1/LeakyReluGrad_1'\n")
+# On a CPU whose instructions the binary was not built for: two lines, the second without a prefix
+CPU_FEATURES = (b"I0000 00:00:1796321472.402519    6751 cpu_feature_guard.cc:210] This TensorFlow binary is optimized "
+                b"to use available CPU instructions in performance-critical operations.\n"
+                b"To enable the following instructions: AVX2 AVX512F AVX512_VNNI FMA, in other operations, rebuild "
+                b"TensorFlow with the appropriate compiler flags.\n")
 OLD_FORMAT = b"2026-12-03 17:00:00.123456: W tensorflow/core/framework/op_kernel.cc:1830] some warning\n"
-KEPT = [b"dcgan-seed0 epoch   2/20  g_loss 0.99\n", b"error: train.epochs must be >= 1\n",
+KEPT = [b"dcgan-seed0 epoch   2/20  g_loss 0.99\n", b"To enable the GPU, install CUDA\n", b"error: train.epochs must be >= 1\n",
         b"Traceback (most recent call last):\n", b"F0000 00:00:1.0  1 check.cc:1] Check failed: a fatal error stays\n",
         b"Incompatible shapes: [64] vs [32]\n", b"2026/12/03 17:47:42 INFO mlflow.store.db.utils: Creating tables\n"]
 
@@ -30,7 +35,7 @@ def filtered(data: bytes, chunk: int) -> bytes:
 
 
 def test_tensorflows_lines_are_dropped_whole_and_the_rest_kept_in_any_chunking():
-    data = ABSL_NOTE + ONEDNN + KEPT[0] + REMAPPER + KEPT[1] + OLD_FORMAT + b"".join(KEPT[2:])
+    data = ABSL_NOTE + ONEDNN + CPU_FEATURES + KEPT[0] + REMAPPER + KEPT[1] + OLD_FORMAT + b"".join(KEPT[2:])
     for chunk in (1, 7, 64, len(data)):
         assert filtered(data, chunk) == b"".join(KEPT)
 

@@ -26,13 +26,15 @@ RELAYED_VARIABLE = "GANLAB_RELAYED"  # set in the child: it must not relay again
 PR_SET_PDEATHSIG = 1  # Linux prctl(2)
 # absl's line format (`E0000 00:00:1764801234.567890   1234 meta_optimizer.cc:967] ...`) and its
 # note that it is not initialised; TensorFlow's own older format (`2026-12-03 17:00:00.000000: I
-# tensorflow/...cc:153] ...`)
+# tensorflow/...cc:153] ...`); and the second line of cpu_feature_guard's message, which has no
+# prefix of its own (shown on CPUs whose instructions the binary was not built for)
 TENSORFLOW_LOG_LINE = re.compile(
     rb"(?:[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w./+-]+:\d+\] "
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    rb"|To enable the following instructions: .*rebuild TensorFlow with the appropriate compiler flags\."
     rb"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] [\w./+-]+:\d+\] )")
 # How such a line starts: any other line is passed on before its end arrives
-LOG_LINE_START = re.compile(rb"[IWE]\d|WARNING: All|\d{4}-")
+LOG_LINE_START = re.compile(rb"[IWE]\d|WARNING: All|To enable t|\d{4}-")
 PIECES = re.compile(rb"[^\n]*\n|[^\n]+")  # lines with their newline, and a last unfinished one
 
 
@@ -47,7 +49,7 @@ def should_relay() -> bool:
 def may_be_log_line(start: bytes) -> bool:
     """Whether a line that starts so may still turn out to be one of TensorFlow's."""
     if len(start) < 12:  # too short to tell: a line that starts with a level letter or a digit waits
-        return start[:1] in b"IWE0123456789"
+        return start[:1] in b"IWET0123456789"
     return bool(LOG_LINE_START.match(start))
 
 
