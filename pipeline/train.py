@@ -11,7 +11,8 @@ def main(cfg, argv):
     from ganlab.training import train
 
     summary = train(cfg, variant, seed)
-    print(f"{cfg.run_name(variant, seed)}: done in {summary['train_seconds']:.0f}s; "
+    unhealthy = f", unhealthy ({summary['health']}: see the warning above)" if summary["health"] != "healthy" else ""
+    print(f"{cfg.run_name(variant, seed)}: done in {summary['train_seconds']:.0f}s{unhealthy}; "
           f"MLflow run {summary['mlflow_run_id']}", file=sys.stderr)
 
 

@@ -32,6 +32,8 @@ def test_a_healthy_history_is_healthy():
     ({"g_loss": [0.9, 1.0, float("inf"), 1.0, 1.0, 1.0]}, "diverged", 3),
     # the learning_rate 50 DCGAN of issue 29: 4e13, then 3e14
     ({"g_loss": [0.99, 4e13, 3e14, 3e14, 3e14, 3e14]}, "diverged", 2),
+    # ... which, as it ran, was there after its first epoch
+    ({"g_loss": [4e13, 3e14, 3e14, 3e14, 3e14, 3e14]}, "diverged", 1),
     ({"g_grad_norm": [6.0, 3.0, 0.0001, 0.0, 0.0, 0.0]}, "vanishing", 3),
     ({"d_saturation": [0.0, 0.95, 0.96, 0.97, 0.1, 0.0]}, "vanishing", 4),
     ({"class_entropy": [0.1, 0.6, 0.95, 0.7, 0.45, 0.3]}, "collapsed", 5),

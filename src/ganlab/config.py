@@ -108,6 +108,9 @@ class TrainConfig(Strict):
     precision: Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"] = "auto"
     xla: Literal["auto", "on", "off"] = "auto"
     distribute: Literal["auto", "none", "mirrored", "multi_worker"] = "auto"
+    # A run the health check flags (ganlab.health: losses exploding, G's gradient vanishing, D
+    # saturated, classes collapsing) stops after that epoch instead of training on.
+    stop_unhealthy: bool = False
 
 
 # One settings class per GAN family, registered in gans/options.py (pydantic only: no TensorFlow).
@@ -195,6 +198,7 @@ class Config(Strict):
             fid_samples=self.train.fid_samples,
             precision=self.train.precision,
             xla=self.train.xla,
+            stop_unhealthy=self.train.stop_unhealthy,
             distribute=self.train.distribute,
         )
 
@@ -350,6 +354,7 @@ class RunSettings(Strict):
     precision: str
     xla: str
     distribute: str
+    stop_unhealthy: bool
 
 
 def _describe(error: dict[str, Any]) -> str:

@@ -4,9 +4,11 @@ averaged with healthy seeds as if it meant something.
 
 Each rule and its threshold, against what the committed healthy runs measure (the default run's
 18 histories, 2026-12-03; `tests/test_health.py` checks every committed history):
-- **diverged**: a loss not finite, or above EXPLODING x max(|the first epoch's|, 1). Healthy runs
-  stay within 33x (the clipped WGAN, whose critic loss grows as its estimate does; the DCGANs 1.4x,
-  WGAN-GP 9x); a DCGAN at learning_rate 50 reaches 4e13.
+- **diverged**: a loss not finite, or above EXPLODING x max(|the first epoch's|, 1), or above
+  ABSURD at any epoch (a run can blow up within its first epoch). Healthy runs stay within 33x
+  and under 34 in |loss| (the clipped WGAN, whose critic loss grows as its estimate does; the
+  DCGANs 1.4x and 1.4, WGAN-GP 9x and 25); a DCGAN at learning_rate 50 is at 4e13 after its
+  first epoch.
 - **vanishing**: G's gradient norm below VANISHING x its first epoch's (healthy runs keep at least
   0.2x: DCGANs 0.2-0.33, AC-GAN 0.32, WGAN-GP 0.22), or D sure of SATURATED of the fakes for
   SATURATED_EPOCHS epochs in a row (healthy minimax runs: at most 0.1 in any epoch).
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 EXPLODING = 1000.0
+ABSURD = 1e6  # |loss|: ~30000x the largest healthy one (33, the clipped WGAN's critic)
 VANISHING = 1e-3
 SATURATED, SATURATED_EPOCHS = 0.9, 3
 COVERED, COLLAPSED = 0.8, 0.5
@@ -68,6 +71,8 @@ def findings(history: list[dict]) -> list[Finding]:
                 flag("diverged", epoch, f"{key} is {value} (not finite)")
             elif abs(value) > EXPLODING * max(start, 1.0):
                 flag("diverged", epoch, f"{key} {value:.3g} is over {EXPLODING:g}x the first epoch's ({start:.3g})")
+            elif abs(value) > ABSURD:
+                flag("diverged", epoch, f"{key} {value:.3g} is over {ABSURD:g}: the losses blew up")
         norm, first_norm = _value(row, "g_grad_norm"), _value(first, "g_grad_norm")
         if norm is not None and first_norm and math.isfinite(norm) and norm < VANISHING * first_norm:
             flag("vanishing", epoch, f"G's gradient norm {norm:.3g} is under {VANISHING:g}x the first epoch's "

@@ -221,6 +221,11 @@ class RunLogger:
                                signature=infer_signature(example_input, example_output))
         mlflow.log_dict(model_card, MODEL_CARD)
 
+    def set_tag(self, key: str, value: str) -> None:
+        from mlflow.tracking import MlflowClient
+
+        MlflowClient().set_tag(self.run_id, key, value)
+
     def log_files(self, paths: list[Path], artifact_dir: str | None = None) -> None:
         import mlflow
 
@@ -241,6 +246,9 @@ class NullLogger(RunLogger):
         pass
 
     def log_generator(self, generator, model_card, example_input, example_output) -> None:
+        pass
+
+    def set_tag(self, key, value) -> None:
         pass
 
     def log_files(self, paths, artifact_dir=None) -> None:

@@ -20,6 +20,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from ganlab import devices
+from ganlab.atomic import write_json
 from ganlab.checkpoints import Checkpoint, fingerprint, read_checkpoint, restore_checkpoint, save_checkpoint
 from ganlab.config import BEST_GENERATOR, Config, ConfigError, RunSettings, grid_name, run_name
 from ganlab.data import Dataset, load_prepared, to_unit_range
@@ -34,6 +35,7 @@ from ganlab.model_files import save_model
 from ganlab.plan import step_problem
 from ganlab.streams import stream
 from ganlab.tracking import NullLogger, RunLogger, training_run
+from ganlab.watch import HealthWatch
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:
@@ -192,13 +194,16 @@ def progress_callbacks(settings: RunSettings, steps: int) -> list[keras.callback
 
 
 class EpochReporter(keras.callbacks.Callback):
-    """Per epoch: the fixed-noise grid, the history row, the checkpoint, the MLflow log and
-    the console line, in that order: what is logged is always covered by a checkpoint."""
+    """Per epoch: the health of the losses, the fixed-noise grid, the history row, the
+    checkpoint, the MLflow log, the console line and the run's health, in that order: what is
+    logged is always covered by a checkpoint, and non-finite losses are never kept."""
 
     def __init__(self, settings: RunSettings, steps: int, images_per_step: int, noise: np.ndarray,
                  history: list[dict], paths: dict[str, Path], logger: RunLogger, run_fingerprint: str,
-                 scores: TrainingScores | None, calibration: tuple[np.ndarray, np.ndarray | None]):
+                 scores: TrainingScores | None, calibration: tuple[np.ndarray, np.ndarray | None],
+                 watch: HealthWatch):
         super().__init__()
+        self.watch = watch
         self.scores = scores
         self.calibration = calibration
         self.settings, self.steps, self.noise, self.logger = settings, steps, noise, logger
@@ -214,6 +219,7 @@ class EpochReporter(keras.callbacks.Callback):
         seconds = time.perf_counter() - self.started
         step = epoch + 1  # MLflow steps and file names count epochs from 1
         row = {"epoch": step, **{k: float(logs[k]) for k in self.model.metric_names}}
+        self.watch.check_losses(step, row, last_checkpoint=self.rows[-1]["epoch"] if self.rows else 0)
         row["images_per_sec"] = self.steps * self.images_per_step / seconds
         row["epoch_seconds"] = seconds
         # Compute axes: variants compared at equal images seen or seconds, not at equal epochs.
@@ -245,6 +251,8 @@ class EpochReporter(keras.callbacks.Callback):
                            if not np.isnan(row[k]))
         print(f"{run_name(self.settings.variant, self.settings.seed)} epoch {step:>3}/{self.settings.epochs}  {curves}  "
               f"| {row['images_per_sec']:.0f} img/s  {seconds:.1f}s  ETA {_duration(eta)}", flush=True)
+        if self.watch.check(self.rows):
+            self.model.stop_training = True
 
 
 def write_history(path: Path, rows: list[dict]) -> None:
@@ -332,11 +340,12 @@ def steps_per_call(steps: int, most: int = 8) -> int:
 
 def run_fingerprint(cfg: Config, run: Setup) -> str:
     """What a checkpoint must match to be resumed: every setting of the run and the data, but
-    the number of epochs, unless the training depends on it (a schedule over the total, like
-    noised's `decay`): raising the epochs then trains on from the last checkpoint, and the
+    stop_unhealthy and the number of epochs, unless the training depends on it (a schedule over
+    the total, like noised's `decay`): raising the epochs then trains on from the last checkpoint, and the
     result is the run trained that long from the start (an epoch's batches and draws depend on
     the seed and the epoch only)."""
     settings, options = run.settings.model_dump(), cfg.variant(run.settings.variant).model_dump()
+    settings.pop("stop_unhealthy")  # what to do with an unhealthy run, not how to train it
     if not run.gan.uses_total_steps:
         settings.pop("epochs"), options.pop("epochs", None)
     return fingerprint({"run": settings, "options": options}, run.facts.get("dataset_sha256") or run.data.source_sha256)
@@ -395,7 +404,7 @@ def save_generators(out: Config, run: Setup, rows: list[dict], logger: RunLogger
     save_model(run.gan.sampler, out.generator_file(variant, seed))
     if run.gan.averaged_generator is not None:  # `ema`: the average above, the raw weights here
         save_model(run.gan.generator, out.raw_generator_file(variant, seed))
-    out.model_card_file(variant, seed).write_text(json.dumps(card, indent=2) + "\n")
+    write_json(out.model_card_file(variant, seed), card)
     # Logged in Keras' own layers: the MLflow model loads without this project.
     logger.log_generator(with_keras_layers(run.gan.sampler), card, *example_io(run.gan, noise, settings.grid_size))
     logger.log_files([out.history_file(variant, seed)])
@@ -447,16 +456,19 @@ def train(cfg: Config, variant: str, seed: int) -> dict:
     with logged as logger:
         if checkpoint:
             logger.catch_up(history, paths["samples"])
+        options = cfg.variant(variant)
+        watch = HealthWatch(cfg.run_name(variant, seed), (options.d_lr, options.g_lr), settings.stop_unhealthy,
+                            tag=logger.set_tag)
         reporter = EpochReporter(settings, run.steps, run.images_per_step, noise, history, paths, logger,
                                  fingerprint_, scores, calibration_batch(settings, run.data.num_classes,
-                                                                      run.gan.conditional))
+                                                                      run.gan.conditional), watch)
         run.gan.fit(dataset, epochs=settings.epochs, initial_epoch=first_epoch, steps_per_epoch=run.steps,
                     verbose=0, shuffle=False,  # the order is epoch_order()
                     callbacks=[*progress_callbacks(settings, run.steps), reporter])
         save_generators(out, run, reporter.rows, logger, noise)
 
-    summary = summarise(reporter.rows, run, logger.run_id)
-    out.summary_file(variant, seed).write_text(json.dumps(summary, indent=2) + "\n")
+    summary = summarise(reporter.rows, run, logger.run_id) | watch.summary()
+    write_json(out.summary_file(variant, seed), summary)
     if out is not cfg:
         shutil.rmtree(out.root, ignore_errors=True)
     return summary
