@@ -37,7 +37,7 @@ repro: setup
 	@echo
 	@echo "Report:         $(CURDIR)/reports/index.html (figures in reports/figures/)"
 	@echo "Metrics:        $(CURDIR)/reports/metrics.json (dvc metrics show), table in README.md"
-	@echo "MLflow store:   $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db} (artifacts in $(CURDIR)/mlartifacts)"
+	@echo "MLflow store:   $$(echo "$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db}" | sed -E 's#(://[^:/@]+):[^@/]*@#\1:***@#') (artifacts in $(CURDIR)/mlartifacts)"
 	@echo "Open the UI:    make ui, then $$($(BIN)/ganlab ui --print-url)"
 	@echo "Use a model:    $(BIN)/ganlab sample acgan -n 40 -o acgan.png   (ganlab --help)"
 

@@ -3,7 +3,7 @@ of its `seeds`."""
 
 import sys
 
-from ganlab.cli import run_stage, variant_and_seed
+from ganlab.cli import INTERRUPTED_TRAINING, run_stage, variant_and_seed
 
 
 def main(cfg, argv):
@@ -17,4 +17,4 @@ def main(cfg, argv):
 
 
 if __name__ == "__main__":
-    run_stage(main)
+    run_stage(main, interrupted=INTERRUPTED_TRAINING)

@@ -164,6 +164,10 @@ def test_npz_float_and_rgb_images_are_converted(tmp_path, dtype, scale):
         ({"x": np.zeros((4, 8, 8)), "y": np.zeros(3, int)}, "x has 4 images but y has 3 labels"),
         ({"x": np.zeros((4, 8, 8)), "y": np.zeros(4)}, "integer labels"),
         ({"x": np.zeros((4, 8)), "y": np.zeros(4, int)}, "images must be"),
+        # issue 29: NaN pixels became an all-black data set with only numpy's warning
+        ({"x": np.full((4, 8, 8), np.nan), "y": np.zeros(4, int)}, "256 pixel values in 4 images are NaN"),
+        ({"x": np.where(np.arange(256).reshape(4, 8, 8) == 5, np.inf, 0.5), "y": np.zeros(4, int)},
+         "1 pixel values in 1 images are NaN or infinite"),
     ],
 )
 def test_npz_errors(tmp_path, arrays, expected):
@@ -324,6 +328,19 @@ def test_a_symlink_loop_is_skipped_by_name(tmp_path):
     assert len(data.y_train) + len(data.y_test) == 18
     assert any(line.startswith(f"{root / 'cats' / 'again'}: a folder link in a loop") for line in data.skipped)
     assert any(line.startswith(f"{root / 'dogs' / 'self.png'}: cannot be opened") for line in data.skipped)
+
+
+def test_a_folder_link_up_the_tree_does_not_pull_in_the_other_classes(tmp_path, capsys):
+    # issue 29: normal/loop -> .. took every class's images as "normal" (108/12 instead of 36/4)
+    root = write_class_folders(tmp_path / "imgs")
+    (root / "cats" / "loop").symlink_to("..", target_is_directory=True)
+    (root / "dogs" / "birds").symlink_to(root / "birds", target_is_directory=True)
+    data = prepare(DataConfig(source="folder", path=str(root)), seed=0)
+    counts = {name: int(np.sum(data.y_train == i) + np.sum(data.y_test == i)) for i, name in enumerate(data.class_names)}
+    assert counts == {"birds": 6, "cats": 6, "dogs": 6}
+    assert any(line.startswith(f"{root / 'cats' / 'loop'}: a folder link in a loop") for line in data.skipped)
+    assert any(line.startswith(f"{root / 'dogs' / 'birds'}: a folder link into another class's folder")
+               for line in data.skipped)
 
 
 def test_grey_rgb_rgba_and_16_bit_pngs_keep_their_brightness(tmp_path):

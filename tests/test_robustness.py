@@ -44,6 +44,36 @@ def test_unreachable_mlflow_server_is_refused_before_work(project):
     assert not (project / "data").exists()
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_stores_password_is_never_shown():
+    from ganlab.config import ConfigError
+    from ganlab.preflight import masked
+
+    assert masked("postgresql://bob:s3cret@db.example:5432/ml") == "postgresql://bob:***@db.example:5432/ml"
+    assert masked("see https://bob:pa:ss@host/x and http://host:80/") == "see https://bob:***@host/x and http://host:80/"
+    with pytest.raises(ConfigError) as refusal:
+        check_tracking_store(f"http://bob:s3cret@127.0.0.1:{_free_port()}", timeout=2)
+    assert "s3cret" not in str(refusal.value) and "bob:***@" in str(refusal.value)
+
+
+def test_an_unreachable_database_store_is_refused_before_the_train_stage_empties_anything(project):
+    # issue 29: the train stage emptied its outputs, waited 115 s and printed a 210-line traceback
+    (project / "models" / "dcgan" / "seed0").mkdir(parents=True)
+    (project / "models" / "dcgan" / "seed0" / "generator.keras").write_text("the last good generator")
+    uri = f"postgresql://bob:s3cret@127.0.0.1:{_free_port()}/mlflow"
+    result = stage("train.py", project, "dcgan", env={"MLFLOW_TRACKING_URI": uri})
+    refused(result, "postgresql server at 127.0.0.1", "cannot be reached", "bob:***@")
+    assert "s3cret" not in result.stderr
+    assert (project / "models" / "dcgan" / "seed0" / "generator.keras").read_text() == "the last good generator"
+
+
 def test_unusable_sqlite_store_is_refused_and_nothing_is_written(project):
     (project / "blocker").write_text("a file where the store's folder should be")
     result = stage("prepare.py", project, env={"MLFLOW_TRACKING_URI": f"sqlite:///{project}/blocker/mlflow.db"})
@@ -142,3 +172,86 @@ def test_interrupted_training_is_killed_cleanly_and_resumes(project, params, npz
         resumed = stage("train.py", project, "dcgan")
         assert resumed.returncode == 0 and f"resuming after epoch {stopped.epoch}" in resumed.stdout
         assert client.get_run(stopped.run_id).info.status == "FINISHED"
+
+
+@pytest.mark.slow
+def test_a_run_killed_by_sigkill_is_ended_killed_by_the_next_run(project, params, npz_file):
+    # issue 29: after a kill -9 and a rerun with changed params, the old run stayed RUNNING forever
+    import time
+
+    from mlflow.tracking import MlflowClient
+
+    raw = tiny_params(params, npz_file, epochs=4, batch_size=8)
+    raw["variants"] = {"dcgan": {"family": "dcgan"}}
+    write_yaml(raw, project / "params.yaml")
+    assert stage("prepare.py", project).returncode == 0
+    base = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
+    proc = subprocess.Popen([sys.executable, str(REPO / "pipeline" / "train.py"), "dcgan"], cwd=project,
+                            env={**base, "GANLAB_PARAMS": str(project / "params.yaml"), "PYTHONUNBUFFERED": "1"},
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for line in proc.stdout:
+        if "epoch   2/4" in line:
+            proc.kill()
+            break
+    proc.wait(timeout=60)
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    [killed] = client.search_runs([client.get_experiment_by_name(raw["mlflow"]["experiment"]).experiment_id])
+    assert killed.info.status == "RUNNING"  # what a kill -9 leaves
+    pid = int(killed.data.tags.get("pid", 0))
+    for _ in range(100 if pid else 0):  # the relayed child dies with its parent (PR_SET_PDEATHSIG)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+
+    raw["variants"]["dcgan"]["learning_rate"] = 3e-4  # changed params: a new run, not a resume
+    write_yaml(raw, project / "params.yaml")
+    assert stage("train.py", project, "dcgan").returncode == 0
+    assert client.get_run(killed.info.run_id).info.status == "KILLED"
+    statuses = sorted(r.info.status for r in client.search_runs([killed.info.experiment_id]))
+    assert statuses == ["FINISHED", "KILLED"]
+
+
+def _stage_module(script: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(script.removesuffix(".py") + "_stage", REPO / "pipeline" / script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ctrl_c_while_prepare_writes_leaves_the_last_good_pair(project, params, npz_file, monkeypatch, capsys):
+    # issue 29: prepare replaced the npz, then wrote dataset.json in place: a Ctrl-C between
+    # them left new arrays beside the old facts; and its message spoke of an epoch's checkpoint
+    from ganlab.cli import run_stage
+
+    monkeypatch.setenv("GANLAB_PARAMS", str(project / "params.yaml"))
+    monkeypatch.setenv("GANLAB_RELAYED", "1")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(project)
+    prepare = _stage_module("prepare.py")
+    run_stage(prepare.main, [])
+    prepared = project / "data" / "prepared"
+    before = {name: (prepared / name).read_bytes() for name in ("dataset.npz", "dataset.json")}
+
+    raw = tiny_params(params, npz_file)
+    raw["data"]["image_size"] = 16  # other arrays and facts
+    write_yaml(raw, project / "params.yaml")
+    real_write_text = Path.write_text
+
+    def interrupted_at_the_facts(path, *args, **kwargs):
+        if path.name.startswith("dataset.json"):
+            raise KeyboardInterrupt
+        return real_write_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", interrupted_at_the_facts)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        run_stage(prepare.main, [])
+    assert exited.value.code == 130
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted:") and "checkpoint" not in err and "epoch" not in err
+    assert {name: (prepared / name).read_bytes() for name in before} == before
+    assert sorted(p.name for p in prepared.iterdir()) == ["dataset.json", "dataset.npz"]  # no temporary left

@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO, tiny_params, write_yaml
 from ganlab.checkpoints import read_checkpoint
 from ganlab.config import load_config
-from ganlab.data import prepare, save_prepared
+from ganlab.data import load_prepared, prepare, save_prepared
 from ganlab.watch import HealthWatch, TrainingDiverged
 
 
@@ -139,3 +139,22 @@ def test_stop_unhealthy_saves_the_remaining_epochs(tiny_config, monkeypatch, cap
     assert summary["health"] == "diverged" and summary["stopped_at_epoch"] == 1
     assert sorted(p.name for p in cfg.samples_dir("dcgan", 0).iterdir()) == ["epoch_001.png"]
     assert "stopping it (train.stop_unhealthy)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fid_every", [1, 0])
+def test_a_learning_rate_of_1e20_ends_in_one_error_line(tiny_config, monkeypatch, capsys, fid_every):
+    # issue 29: a LinAlgError traceback (fid_every 1), or exit 0 with bare NaN in summary.json (0)
+    from ganlab.judge import save_judge, train_judge
+
+    cfg = tiny_config(epochs=2, learning_rate=1e20)
+    params = cfg.root / "params.yaml"
+    params.write_text(params.read_text().replace("fid_every: 0", f"fid_every: {fid_every}"))
+    if fid_every:
+        data = load_prepared(cfg.prepared_dataset)
+        model, accuracy = train_judge(data, epochs=1, batch_size=16, seed=0)
+        save_judge(model, accuracy, data.class_names, cfg.judge_model_file, cfg.judge_facts_file)
+    assert run_train_stage(load_config(params), monkeypatch) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "training diverged at epoch 1" in errors[0] and "Traceback" not in err, err
+    assert not cfg.summary_file("dcgan", 0).exists()

@@ -52,8 +52,21 @@ def record_stage_time(root: Path, name: str) -> None:
         pass  # a timing record is never worth failing a stage for
 
 
+def stage_arguments(argv: list[str]) -> list[str]:
+    """A per-run stage's VARIANT and SEED: its arguments, or under DVC (no arguments) its stage's
+    name, `train@<variant>-<seed>`. dvc.yaml never puts params values on the stage's shell line:
+    a value such as `1;touch x` would run as a command there, before any check could refuse it."""
+    stage = os.environ.get("DVC_STAGE", "")
+    if argv or "@" not in stage:
+        return argv
+    key = stage.rsplit(":", 1)[-1].split("@", 1)[1]  # dvc.yaml:train@dcgan-0 -> dcgan-0
+    return key.rsplit("-", 1) if "-" in key else [key]
+
+
 def variant_and_seed(cfg: Config, argv: list[str], script: str) -> tuple[str, int]:
-    """A per-run stage's arguments, VARIANT [SEED], checked against params.yaml."""
+    """A per-run stage's arguments, VARIANT [SEED] (or its DVC stage's name), checked against
+    params.yaml."""
+    argv = stage_arguments(argv)
     if len(argv) not in (1, 2) or (len(argv) == 2 and not argv[1].isdigit()):
         raise ConfigError(f"usage: python pipeline/{script} VARIANT [SEED] (variants: {', '.join(cfg.variants)}; "
                           f"seeds: {cfg.seeds}; SEED defaults to the first)")
@@ -63,7 +76,15 @@ def variant_and_seed(cfg: Config, argv: list[str], script: str) -> tuple[str, in
     return variant, seed
 
 
-def run_stage(main: Callable[[Config, list[str]], None], argv: list[str] | None = None) -> None:
+INTERRUPTED = "interrupted: nothing half-written is left (outputs are replaced whole); run `dvc repro` again"
+INTERRUPTED_TRAINING = ("interrupted: the last finished epoch's checkpoint is kept; run `dvc repro` again to "
+                        "resume")
+
+
+def run_stage(main: Callable[[Config, list[str]], None], argv: list[str] | None = None,
+              interrupted: str = INTERRUPTED) -> None:
+    """Run a stage's main: bad input becomes one `error:` line (exit 2), Ctrl-C or SIGTERM the
+    `interrupted` line (exit 130)."""
     from ganlab.preflight import preflight
 
     if argv is None and should_relay():  # run as a script: once more, with TensorFlow's log lines dropped
@@ -82,6 +103,5 @@ def run_stage(main: Callable[[Config, list[str]], None], argv: list[str] | None 
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
     except KeyboardInterrupt:
-        print("interrupted: the last finished epoch's checkpoint is kept; run `dvc repro` again to resume",
-              file=sys.stderr)
+        print(interrupted, file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)

@@ -108,6 +108,7 @@ def load_mlflow_generator(cfg: Config, uri: str) -> Generator:
     from mlflow.exceptions import MlflowException
 
     from ganlab.config import MODEL_CARD
+    from ganlab.preflight import masked
     from ganlab.tracking import tracking_uri
 
     mlflow.set_tracking_uri(tracking_uri(cfg))
@@ -115,7 +116,7 @@ def load_mlflow_generator(cfg: Config, uri: str) -> Generator:
         keras_model = mlflow.keras.load_model(uri)
     except (MlflowException, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"no model at {uri} in {tracking_uri(cfg)}: {first} "
+        raise ConfigError(f"no model at {uri} in {masked(tracking_uri(cfg))}: {masked(first)} "
                           "(run `make repro` to train and register the generators)") from exc
     shapes = [tuple(t.shape) for t in keras_model.inputs]
     noise_dim = int(shapes[0][-1])

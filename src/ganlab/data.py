@@ -194,15 +194,24 @@ def fit_size(x: np.ndarray, size: int) -> np.ndarray:
 
 
 def save_prepared(data: Dataset, array_file: Path, facts_file: Path) -> dict:
-    """Write the arrays and their facts; written to a temporary name first, so a failure
-    never leaves a half-written file where the last good one was."""
+    """Write the arrays and their facts; both are written whole under temporary names first and
+    then renamed over the last good ones, so a failure (or Ctrl-C) never leaves a half-written
+    file, nor new arrays beside the old facts."""
     array_file.parent.mkdir(parents=True, exist_ok=True)
+    facts_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = array_file.with_name(array_file.stem + ".tmp.npz")
-    np.savez(tmp, x_train=data.x_train, y_train=data.y_train, x_test=data.x_test,
-             y_test=data.y_test, class_names=np.array(data.class_names))
-    facts = data.facts() | {"dataset_sha256": sha256_files([tmp])}
+    facts_tmp = facts_file.with_name(facts_file.name + ".tmp")
+    try:
+        np.savez(tmp, x_train=data.x_train, y_train=data.y_train, x_test=data.x_test,
+                 y_test=data.y_test, class_names=np.array(data.class_names))
+        facts = data.facts() | {"dataset_sha256": sha256_files([tmp])}
+        facts_tmp.write_text(json.dumps(facts, indent=2) + "\n")
+    except BaseException:  # a failure or Ctrl-C: the last good pair stays, and nothing beside it
+        tmp.unlink(missing_ok=True)
+        facts_tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(array_file)
-    facts_file.write_text(json.dumps(facts, indent=2) + "\n")
+    facts_tmp.replace(facts_file)
     return facts
 
 

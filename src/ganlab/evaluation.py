@@ -15,7 +15,7 @@ from scipy.spatial.distance import cdist
 
 from ganlab import provenance
 from ganlab.cas import classification_accuracy
-from ganlab.config import Config
+from ganlab.config import Config, ConfigError
 from ganlab.data import Dataset, DataError, load_prepared, to_unit_range
 from ganlab.judge import Judge
 from ganlab.metrics import (class_shares, classifier_score, density_coverage, frechet_distance,
@@ -129,6 +129,9 @@ def evaluate_run(cfg: Config, variant: str, seed: int) -> dict:
     card = json.loads(cfg.model_card_file(variant, seed).read_text())
     generator = keras.models.load_model(cfg.generator_file(variant, seed))
     images, labels = generate(generator, card, real.samples, cfg.seed)
+    if not np.isfinite(images).all():
+        raise ConfigError(f"{cfg.run_name(variant, seed)}: its generator makes NaN or infinite images (its training "
+                          "diverged: see its summary.json's health); retrain it with a lower learning rate")
     feats, probs = judge(images)
     result = score(cfg, real.feats, feats, probs, data.class_names)
     train_images = to_unit_range(data.x_train)

@@ -227,15 +227,27 @@ def _is_hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def _walk_images(class_dir: Path, skipped: list[str]) -> list[Path]:
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _walk_images(class_dir: Path, root: Path, skipped: list[str]) -> list[Path]:
     """Image files under a class folder, nested folders included, in a fixed order. Hidden
-    entries, other files, empty files and links that lead nowhere (or in a loop) are skipped."""
+    entries, other files, empty files and links that lead nowhere (or in a loop) are skipped,
+    and so are folder links into the data folder outside this class (another class's images)."""
     images: list[Path] = []
     seen_dirs: set[str] = set()
+    real_class, real_root = os.path.realpath(class_dir), os.path.realpath(root)
     for folder, dirnames, filenames in os.walk(class_dir, followlinks=True):
         real = os.path.realpath(folder)
-        if real in seen_dirs:  # a link back up the tree: walking on would never end
+        # A link back up the tree (to this class's folder or above it): walking on would never
+        # end, or would take in every class's images as this one's.
+        if real in seen_dirs or (folder != str(class_dir) and _inside(real_class, real)):
             skipped.append(f"{folder}: a folder link in a loop; left out")
+            dirnames.clear()
+            continue
+        if _inside(real, real_root) and not _inside(real, real_class):
+            skipped.append(f"{folder}: a folder link into another class's folder; left out")
             dirnames.clear()
             continue
         seen_dirs.add(real)
@@ -281,7 +293,7 @@ def folder_labels(root: Path) -> SourceLabels:
     files, labels = [], []
     digest = hashlib.sha256()
     for class_dir in class_dirs:
-        for file in _walk_images(class_dir, skipped):
+        for file in _walk_images(class_dir, root, skipped):
             try:
                 payload = file.read_bytes()
             except OSError as exc:
@@ -367,6 +379,11 @@ def to_grey_uint8(x: np.ndarray, source: str) -> np.ndarray:
     x = x[..., :3]
     if x.dtype != np.uint8:
         x = x.astype(np.float64)
+        bad = int(np.count_nonzero(~np.isfinite(x)))
+        if bad:  # NaN would turn into black pixels, silently
+            images = int(np.count_nonzero(~np.isfinite(x).reshape(len(x), -1).all(axis=1)))
+            raise DataError(f"{source}: {bad} pixel values in {images} images are NaN or infinite; "
+                            "replace them (or drop those images) before training on the file")
         lo, hi = float(x.min()), float(x.max())
         if lo >= -1 and hi <= 1:
             x = (x + 1) * 127.5 if lo < 0 else x * 255

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -110,6 +111,38 @@ def run_tags(cfg: Config, variant: str, seed: int, data_facts: dict) -> dict[str
         "params_sha256": params_hash(cfg),
     }
     return tags | provenance_tags(cfg)
+
+
+def process_tags() -> dict[str, str]:
+    """Which process trains the run: how a later run tells a run left RUNNING by a `kill -9`."""
+    return {"host": socket.gethostname(), "pid": str(os.getpid())}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def end_abandoned_runs(experiment_id: str, run_name: str, resuming: str | None = None) -> list[str]:
+    """Runs of this name still RUNNING although the process of this machine that trained them is
+    gone (a `kill -9`, a power cut, a lost node) are ended KILLED; their ids. A run trained
+    elsewhere, or by a process that still lives, is left alone."""
+    from mlflow.tracking import MlflowClient
+
+    client, host = MlflowClient(), socket.gethostname()
+    ended = []
+    for run in client.search_runs([experiment_id], f"attributes.run_name = '{run_name}' "
+                                                   "and attributes.status = 'RUNNING'"):
+        tags = run.data.tags
+        if run.info.run_id != resuming and tags.get("host") == host and tags.get("pid", "").isdigit() and not _alive(int(tags["pid"])):
+            client.set_terminated(run.info.run_id, status="KILLED")
+            ended.append(run.info.run_id)
+    return ended
 
 
 def provenance_tags(cfg: Config) -> dict[str, str]:
@@ -280,13 +313,14 @@ def training_run(cfg: Config, variant: str, seed: int, data_facts: dict,
 
     uri = tracking_uri(cfg)
     experiment_id = ensure_experiment(cfg.mlflow.experiment, uri)
+    end_abandoned_runs(experiment_id, cfg.run_name(variant, seed), resuming=run_id)
     if run_id is not None:
         run = mlflow.start_run(run_id=run_id)
     else:
         run = mlflow.start_run(experiment_id=experiment_id, run_name=cfg.run_name(variant, seed),
                                tags=run_tags(cfg, variant, seed, data_facts) | ({"extends": extends} if extends else {}))
     try:
-        mlflow.set_tags(execution or {})  # on a resume: where it finished
+        mlflow.set_tags((execution or {}) | process_tags())  # on a resume: where it finished
         if run_id is not None:
             mlflow.set_tag("resumed", "true")
         else:

@@ -30,11 +30,11 @@ from ganlab.gans.build import build_gan
 from ganlab.gans.options import DataSpec
 from ganlab.grids import image_grid
 from ganlab.judge import Judge
-from ganlab.metrics import class_shares, frechet_distance, label_accuracy, recognisable, share_entropy
 from ganlab.model_files import save_model
 from ganlab.plan import step_problem
 from ganlab.streams import stream
 from ganlab.tracking import NullLogger, RunLogger, training_run
+from ganlab.training_scores import TrainingScores
 from ganlab.watch import HealthWatch
 
 
@@ -109,42 +109,6 @@ def _duration(seconds: float) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
-class TrainingScores:
-    """Cheap scores during training, on judge features and probabilities of fixed noise's
-    samples (the same every epoch, so the curves show progress): FID against a fixed subset of
-    the training images, the `recognisable` share, the entropy of the class shares (mode
-    coverage) and, for a conditional generator, the share in the class asked for."""
-
-    def __init__(self, judge: Judge, data: Dataset, settings: RunSettings):
-        count = min(settings.fid_samples, len(data.y_train))
-        pick = stream("training_fid_pick", settings.seed).choice(len(data.y_train), count, replace=False)
-        self.judge = judge
-        self.num_classes = data.num_classes
-        self.real_feats, _ = judge(to_unit_range(data.x_train[pick]))
-        self.noise = stream("training_fid_noise", settings.seed).standard_normal((count, settings.noise_dim))
-        self.noise = self.noise.astype(np.float32)
-        self.labels = np.arange(count) % data.num_classes
-
-    @staticmethod
-    def keys(conditional: bool) -> tuple[str, ...]:
-        """The history columns it fills, in order."""
-        return ("fid", "recognisable", "class_entropy", *(("class_accuracy",) if conditional else ()))
-
-    def __call__(self, gan: GAN) -> dict[str, float]:
-        labels = self.labels if gan.conditional else None
-        images = np.concatenate([
-            gan.generate(self.noise[i:i + 500], None if labels is None else labels[i:i + 500])
-            for i in range(0, len(self.noise), 500)
-        ])
-        feats, probs = self.judge(images)
-        predicted = probs.argmax(axis=1)
-        scores = {"fid": frechet_distance(self.real_feats, feats), "recognisable": recognisable(probs),
-                  "class_entropy": share_entropy(class_shares(predicted, self.num_classes))}
-        if labels is not None:
-            scores["class_accuracy"] = label_accuracy(labels, predicted)
-        return scores
 
 
 def calibration_batch(settings: RunSettings, num_classes: int, conditional: bool,

@@ -26,7 +26,8 @@ from ganlab.checkpoints import Checkpoint, save_checkpoint
 from ganlab.config import Config, load_config
 from ganlab.data import Dataset, load_prepared, save_prepared
 from ganlab.gans.base import GAN
-from ganlab.training import TrainingScores, calibration_batch, fixed_noise, sample_grid
+from ganlab.training import calibration_batch, fixed_noise, sample_grid
+from ganlab.training_scores import TrainingScores
 
 ROUNDS = 2  # each: the project then the reference, or the other way round (alternating)
 BENCH_EPOCHS = 3  # per process; the first (tracing the step, warming the caches) is not timed
