@@ -120,3 +120,26 @@ def test_ui_prints_the_address_of_the_runs_table(project, capsys, monkeypatch):
     assert code == 0
     assert out.strip().startswith("http://127.0.0.1:5123/#/experiments/")
     assert "/runs?workflowType=machine_learning&viewStateShareKey=ganlab-runs" in out
+
+
+def test_many_samples_are_made_in_batches_and_too_many_are_refused(project, tmp_path, capsys, monkeypatch):
+    # issue 29: `ganlab sample -n 100000` grew to ~21 GB in one generator call, then a traceback
+    import ganlab.commands as commands
+    from ganlab.config import load_config
+
+    generator = commands.load_generator(load_config(project / "params.yaml"), "acgan", None)
+    calls = []
+    model = generator.model
+    generator.model = lambda inputs, training: calls.append(len(inputs[0])) or model(inputs, training=training)
+    generator.model.output_shape = model.output_shape
+    noise = commands.noise_for(0, 1234, generator.noise_dim)
+    labels = generator.label(None, 1234)
+    images = generator(noise, labels)
+    assert calls == [500, 500, 234] and images.shape == (1234, 32, 32, 1)
+    assert np.allclose(images[:10], commands.Generator(model, generator.noise_dim, generator.class_names)(
+        noise[:10], labels[:10]), atol=1e-5)  # the batches make the images one call would
+
+    monkeypatch.setattr(commands, "available_memory", lambda: 400 * 2**20)  # 400 MiB free
+    code, _, err = run(project, capsys, "sample", "dcgan", "-n", "100000", "-o", str(tmp_path / "many.npz"))
+    assert code == 2 and err.startswith("error: -n 100000:") and err.count("\n") == 1, err
+    assert "ask for at most 25600" in err and not (tmp_path / "many.npz").exists()

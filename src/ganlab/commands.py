@@ -28,6 +28,7 @@ EXIT_BAD_INPUT = 2
 IMAGE_SUFFIXES = (".png",)
 ARRAY_SUFFIXES = (".npz",)
 ANIMATION_SUFFIXES = (".gif",)
+BATCH = 500  # images a generator call makes
 
 
 @dataclass
@@ -40,12 +41,21 @@ class Generator:
     class_names: list[str] | None  # None: unconditional
 
     def __call__(self, noise: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """Images for the noise (and labels), BATCH at a time: the network's activations for
+        100000 images at once would need ~20 GB."""
         import keras
 
-        inputs = noise.astype(np.float32)
-        if self.class_names is not None:
-            inputs = [inputs, np.eye(len(self.class_names), dtype=np.float32)[labels]]
-        return keras.ops.convert_to_numpy(self.model(inputs, training=False))
+        batches = []
+        for start in range(0, len(noise), BATCH):
+            inputs = noise[start:start + BATCH].astype(np.float32)
+            if self.class_names is not None:
+                inputs = [inputs, np.eye(len(self.class_names), dtype=np.float32)[labels[start:start + BATCH]]]
+            batches.append(keras.ops.convert_to_numpy(self.model(inputs, training=False)))
+        return np.concatenate(batches)
+
+    def image_bytes(self) -> int:
+        """Bytes of one generated image as float32."""
+        return int(np.prod([d for d in self.model.output_shape[1:]])) * 4
 
     def label(self, name: str | None, count: int) -> np.ndarray | None:
         """The labels to ask for: the named class (a name, any case, or its index) for every
@@ -200,11 +210,35 @@ def write_images(path: Path, images: np.ndarray, labels: np.ndarray | None, nois
         iio.imwrite(path, image_grid(images, columns))
 
 
+def available_memory() -> int:
+    """Bytes this machine can still give (MemAvailable), or 0 where /proc does not say."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def check_count(count: int, generator: Generator) -> None:
+    """-n within what memory holds: the images (as float32, and once more as a grid or file)
+    in at most half of the available memory."""
+    available = available_memory()
+    needed = 2 * count * generator.image_bytes()
+    if available and needed > available // 2:
+        most = max(1, available // 4 // generator.image_bytes())
+        raise ConfigError(f"-n {count}: {count} images need ~{needed / 2**30:.1f} GiB, more than half of the "
+                          f"{available / 2**30:.1f} GiB this machine has free; ask for at most {most} at a time "
+                          "(another --seed gives other images)")
+
+
 def sample(cfg: Config, args: argparse.Namespace) -> str:
     if args.n < 1:
         raise ConfigError(f"-n {args.n}: ask for at least one image")
     out = check_output(Path(args.output), IMAGE_SUFFIXES + ARRAY_SUFFIXES)
     generator = requested_generator(cfg, args)
+    check_count(args.n, generator)
     noise = noise_for(args.seed, args.n, generator.noise_dim)
     labels = generator.label(args.class_name, args.n)
     images = generator(noise, labels)
