@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # Stage commands call `python`: put the venv's first on PATH for everything make runs.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup data browser postgres repro exp study beyond claims test lint check-repro bench bench-quality bench-precision sweep ui
+.PHONY: setup data browser postgres repro quick exp study beyond claims test lint check-repro bench bench-quality bench-precision sweep ui
 
 setup: $(STAMP) data
 
@@ -70,6 +70,12 @@ CLAIMS ?= beta09 beta05
 claims: setup
 	for regime in $(CLAIMS); do $(BIN)/python scripts/run_profile.py profiles/claims/$$regime.yaml || exit 1; done
 	$(BIN)/python pipeline/readme_results.py
+
+# A first look in about 10 minutes on a 2-core CPU: every stage on one seed, half the images,
+# a few epochs a variant (profiles/quick.yaml), as a project of its own under
+# .ganlab/profiles/quick/ (the default's outputs stay as they are); its page says it is a preview.
+quick: setup
+	$(BIN)/python scripts/run_profile.py profiles/quick.yaml --no-results
 
 test: setup browser postgres
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

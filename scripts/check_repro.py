@@ -53,9 +53,10 @@ def export_revision(dest: Path, rev: str) -> None:
 
 def apply_profile(params: dict, profile: dict) -> dict:
     """params.yaml's values with a profile's: its sections merged in (new variants added), then
-    only `keep_variants` kept and `drop_variant_keys` removed from every variant block."""
+    only `keep_variants` kept, `drop_variant_keys` removed from every variant block and
+    `variant_epochs` (variant -> epochs) set in the blocks it names."""
     for section, values in profile.items():
-        if section in ("drop_variant_keys", "keep_variants", "tolerance"):
+        if section in ("drop_variant_keys", "keep_variants", "tolerance", "variant_epochs"):
             continue
         if isinstance(values, dict):
             params[section].update(values)
@@ -70,6 +71,10 @@ def apply_profile(params: dict, profile: dict) -> dict:
     for variant in params["variants"].values():
         for key in profile.get("drop_variant_keys", []):
             variant.pop(key, None)
+    for name, epochs in profile.get("variant_epochs", {}).items():
+        if name not in params["variants"]:
+            raise ValueError(f"variant_epochs names {name!r}, which neither params.yaml nor the profile defines")
+        params["variants"][name]["epochs"] = epochs
     return params
 
 

@@ -2,6 +2,7 @@
 
     python scripts/run_profile.py profiles/beyond.yaml      (make beyond)
     python scripts/run_profile.py profiles/claims/beta09.yaml   (make claims: results/claims/beta09/)
+    python scripts/run_profile.py profiles/quick.yaml --no-results   (make quick: a preview, kept in its copy)
 
 The project is copied as check-repro copies it (tracked and new files, no outputs) into
 .ganlab/profiles/<name>/, the profile's values applied to its params.yaml, and `dvc repro` run
@@ -61,6 +62,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("profile", type=Path)
     parser.add_argument("--fresh", action="store_true", help="start over instead of resuming the last copy")
+    parser.add_argument("--no-results", action="store_true",
+                        help="leave the results in the copy (make quick) instead of copying them to results/")
     args = parser.parse_args()
     if not args.profile.is_file():
         print(f"error: {args.profile} does not exist; name a profile under profiles/", file=sys.stderr)
@@ -87,6 +90,12 @@ def main() -> int:
               "run again to resume", file=sys.stderr)
         return 1
     cfg = load_config(work / "params.yaml")
+    minutes = (time.perf_counter() - started) / 60
+    if args.no_results:
+        print(f"{name}: done in {minutes:.1f} min\nReport:        {cfg.report_page}\nMLflow store:  "
+              f"{work / 'mlflow.db'} (its UI: {Path(sys.executable).parent / 'ganlab'} --params "
+              f"{work / 'params.yaml'} ui)")
+        return 0
     out = ROOT / "results" / name
     out.mkdir(parents=True, exist_ok=True)
     for key in KEPT:
@@ -95,7 +104,7 @@ def main() -> int:
     for figure in FIGURES:
         if (cfg.figures_dir / figure).is_file():
             shutil.copy2(cfg.figures_dir / figure, out / figure)
-    print(f"{name}: done in {(time.perf_counter() - started) / 60:.1f} min; results in {out}")
+    print(f"{name}: done in {minutes:.1f} min; results in {out}")
     return 0
 
 

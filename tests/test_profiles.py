@@ -66,3 +66,18 @@ def test_a_profile_in_a_folder_keeps_its_results_in_that_folder():
 
     assert profile_name(REPO / "profiles" / "claims" / "beta09.yaml") == "claims/beta09"
     assert profile_name(REPO / "profiles" / "beyond.yaml") == "beyond"
+
+
+def test_quick_is_a_one_seed_preview_of_every_default_variant_with_fewer_epochs():
+    default = config_from_dict(load(REPO / "params.yaml"))
+    cfg = config_from_dict(apply_profile(load(REPO / "params.yaml"), load(REPO / "profiles" / "quick.yaml")))
+    assert cfg.seeds == [0] and cfg.report.preview and not default.report.preview
+    assert list(cfg.variants) == list(default.variants)
+    for name in cfg.variants:  # the default's settings, fewer epochs
+        quick, full = cfg.variant(name).model_dump(), default.variant(name).model_dump()
+        assert 0 < quick.pop("epochs") < full.pop("epochs") and quick == full, name
+
+
+def test_variant_epochs_must_name_a_variant():
+    with pytest.raises(ValueError, match="variant_epochs names 'dcgam'"):
+        apply_profile(load(REPO / "params.yaml"), {"variant_epochs": {"dcgam": 3}})

@@ -155,3 +155,14 @@ def test_the_report_stage_depends_on_the_many_seed_runs_it_lists():
 
     stages = YAML(typ="safe").load((REPO / "dvc.yaml").read_text())["stages"]
     assert CLAIMS_RUNS.as_posix() in stages["report"]["deps"]
+
+
+def test_a_preview_says_so_in_its_title_and_first_lines_and_the_default_page_is_unchanged():
+    from ganlab.report import headed
+
+    assert headed("GAN lab report", "What the pipeline measured.", False) == ("GAN lab report",
+                                                                             "What the pipeline measured.")
+    title, intro = headed("GAN lab report", "What the pipeline measured.", True)
+    assert title == "GAN lab report (preview)"
+    assert intro.startswith("<strong>This is a preview</strong>") and "not the study's" in intro
+    assert intro.endswith("What the pipeline measured.")

@@ -142,6 +142,14 @@ class MlflowConfig(Strict):
     tracking_uri: str | None = None
 
 
+class ReportConfig(Strict):
+    """The report page (ganlab.report)."""
+
+    # A preview (`make quick`: one seed, a few epochs a variant): the page says so at its top,
+    # and that its numbers are not the study's results.
+    preview: bool = False
+
+
 class Config(Strict):
     # `seed`: the data split, the judge and the evaluation's sampling; `seeds`: one training run
     # of every variant per entry (the report shows mean and 95 % interval over them).
@@ -154,6 +162,7 @@ class Config(Strict):
     judge: JudgeConfig = JudgeConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
     mlflow: MlflowConfig = MlflowConfig()
+    report: ReportConfig = ReportConfig()
     # The folder params.yaml was read from; relative paths resolve against it.
     _root: Path = PrivateAttr(default=Path("."))
 

@@ -287,6 +287,16 @@ def kept_runs(histories: dict[str, list], scores: dict[str, list[dict]]) -> tupl
     return out_histories, out_scores
 
 
+PREVIEW_NOTE = ("<strong>This is a preview</strong> (<code>make quick</code>: one training seed and a few epochs a "
+                "variant), made to show the pipeline end to end in minutes. Its numbers are not the study's "
+                "results and its claims decide nothing: <code>make repro</code> makes those. ")
+
+
+def headed(title: str, intro: str, preview: bool) -> tuple[str, str]:
+    """The page's title and opening paragraph; a preview says so in both."""
+    return (f"{title} (preview)", PREVIEW_NOTE + intro) if preview else (title, intro)
+
+
 def build_report(cfg: Config) -> Report:
     inputs = read_inputs(cfg)
     seeds, first, evaluation = inputs.seeds, inputs.seeds[0], inputs.evaluation
@@ -306,7 +316,8 @@ def build_report(cfg: Config) -> Report:
     intro = (f"What the pipeline measured for {len(cfg.variants)} variants. {seeds_text} Judge test accuracy "
              f"{evaluation['judge']['test_accuracy']:.3f}. Table: mean &plusmn; 95 % interval where there are "
              "several seeds; the references are real test images and uniform noise.")
-    page = write_page(cfg.report_page, render_page("GAN lab report", intro, html_results_table(evaluation) + provenance_block(evaluation),
+    title, intro = headed("GAN lab report", intro, cfg.report.preview)
+    page = write_page(cfg.report_page, render_page(title, intro, html_results_table(evaluation) + provenance_block(evaluation),
                                                    sections(cfg, inputs, written, animations, answers, frames),
                                                    cfg.report_page.parent))
     by_seed = json.loads(cfg.evaluation_by_seed_file.read_text())["runs"]
