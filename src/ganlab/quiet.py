@@ -9,8 +9,8 @@ TF_CPP_MIN_LOG_LEVEL no longer reaches all of them: TensorFlow 2.20 writes throu
 absl is initialised, straight to the process's stderr, whatever the level. So a stage or the
 `ganlab` command runs itself once more as a child whose stderr passes through `relay`, which
 drops exactly those lines and forwards everything else at once (progress bars, warnings,
-tracebacks, a C++ crash's last words: the parent outlives the child). GANLAB_VERBOSE=1 runs
-without the relay.
+tracebacks, a C++ crash's last words: the parent outlives the child), and MLflow logs
+warnings only. GANLAB_VERBOSE=1 runs without the relay.
 """
 
 from __future__ import annotations
@@ -101,7 +101,10 @@ def relay(argv: list[str]) -> int:
     The child runs in a session of its own, so a Ctrl-C reaches it once, forwarded from here
     (SIGINT and SIGTERM alike), and it unwinds as it would alone (checkpoint kept, MLflow run
     ended as KILLED). A `kill -9` of this process kills the child too, as it did the stage."""
-    child = subprocess.Popen(argv, stderr=subprocess.PIPE, env={**os.environ, RELAYED_VARIABLE: "1"},
+    # MLflow's INFO lines ("Creating initial MLflow database tables...") are chatter too; its
+    # warnings stay. MLFLOW_LOGGING_LEVEL set by the user wins.
+    env = {"MLFLOW_LOGGING_LEVEL": "WARNING", **os.environ, RELAYED_VARIABLE: "1"}
+    child = subprocess.Popen(argv, stderr=subprocess.PIPE, env=env,
                              start_new_session=True, preexec_fn=die_with_parent)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda number, frame: child.send_signal(number))

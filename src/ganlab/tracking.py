@@ -23,6 +23,7 @@ import imageio.v3 as iio
 import numpy as np
 
 from ganlab.config import MODEL_CARD, Config, grid_name
+from ganlab.registry import register_generator
 
 
 def project_root(cfg: Config) -> Path:
@@ -356,53 +357,8 @@ def log_scores(cfg: Config, result: dict) -> None:
     client.set_tag(run_id, "judge_sha256", result["judge_sha256"])
     for key, value in result.get("provenance", {}).items():  # how the scores were computed (ganlab.provenance)
         client.set_tag(run_id, f"provenance.{key}", str(value))
-    register_generator(client, run_id, numbers)
-
-
-REGISTERED_PREFIX = "ganlab-"  # the registry's name of a variant's generators: ganlab-<variant>
-BEST_ALIAS = "best"
-
-
-def registered_name(variant: str) -> str:
-    return REGISTERED_PREFIX + variant
-
-
-def register_generator(client, run_id: str, scores: dict[str, float]):
-    """The run's generator as a version of ganlab-<variant> in the model registry, tagged with
-    its run, params hash and scores; the alias `best` moves to the version with the lowest FID
-    so far. A rescored run updates its version instead of adding one."""
-    from mlflow.exceptions import MlflowException
-
-    run = client.get_run(run_id)
-    name = registered_name(run.data.tags["variant"])
-    try:
-        client.create_registered_model(name, description=f"Generators of the `{run.data.tags['variant']}` "
-                                       "variant, one version per training run; alias `best`: the lowest FID.")
-    except MlflowException as exc:
-        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
-            raise
-    tags = {"run_name": run.info.run_name, "seed": run.data.tags.get("seed", ""),
-            "params_sha256": run.data.tags.get("params_sha256", "")}
-    tags |= {key: f"{value:.6g}" for key, value in scores.items() if not key.startswith(f"{EVAL_PREFIX}share_")}
-    versions = client.search_model_versions(f"name = '{name}'")
-    version = next((v for v in versions if v.run_id == run_id), None)
-    if version is None:
-        import mlflow
-
-        version = mlflow.register_model(f"runs:/{run_id}/generator", name, tags=tags)
-        versions = [*versions, version]
-    else:
-        for key, value in tags.items():
-            client.set_model_version_tag(name, version.version, key, value)
-    fid_key = EVAL_PREFIX + "fid"
-
-    def fid(v) -> float:
-        value = tags.get(fid_key) if v.version == version.version else v.tags.get(fid_key)
-        return float(value) if value not in (None, "") else float("inf")
-
-    best = min(versions, key=fid)
-    client.set_registered_model_alias(name, BEST_ALIAS, best.version)
-    return version
+    headline = {k: v for k, v in numbers.items() if not k.startswith(f"{EVAL_PREFIX}share_")}
+    register_generator(client, run_id, headline, fid_key=EVAL_PREFIX + "fid")
 
 
 def log_report(cfg: Config, page: Path, files: list[Path], run_ids: dict[str, str],
