@@ -67,11 +67,11 @@ def tiny_config(params, npz_file, tmp_path, monkeypatch):
     return make
 
 
-def run_train_stage(cfg, monkeypatch, argv=("dcgan", "0")):
-    """pipeline/train.py's main through the stage shell, as DVC runs it (without the relay)."""
+def run_train_stage(cfg, monkeypatch, argv=("dcgan", "0"), script="train.py"):
+    """pipeline/<script>'s main through the stage shell, as DVC runs it (without the relay)."""
     from ganlab.cli import run_stage
 
-    spec = importlib.util.spec_from_file_location("train_stage", REPO / "pipeline" / "train.py")
+    spec = importlib.util.spec_from_file_location(script.removesuffix(".py") + "_stage", REPO / "pipeline" / script)
     stage = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(stage)
     monkeypatch.setenv("GANLAB_PARAMS", str(cfg.root / "params.yaml"))
@@ -158,3 +158,24 @@ def test_a_learning_rate_of_1e20_ends_in_one_error_line(tiny_config, monkeypatch
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "training diverged at epoch 1" in errors[0] and "Traceback" not in err, err
     assert not cfg.summary_file("dcgan", 0).exists()
+
+
+def test_scoring_a_generator_that_makes_nan_is_one_error_line(tiny_config, monkeypatch, capsys):
+    # issue 29: the score stage of a diverged run's generator ended in a LinAlgError traceback
+    from ganlab.judge import save_judge, train_judge
+    from ganlab.model_files import save_model
+
+    cfg = tiny_config(epochs=1)
+    data = load_prepared(cfg.prepared_dataset)
+    model, accuracy = train_judge(data, epochs=1, batch_size=16, seed=0)
+    save_judge(model, accuracy, data.class_names, cfg.judge_model_file, cfg.judge_facts_file)
+    assert run_train_stage(cfg, monkeypatch) == 0
+    generator = keras.models.load_model(cfg.generator_file("dcgan", 0))
+    kernel = next(w for w in generator.weights if "kernel" in w.path)
+    kernel.assign(np.full(kernel.shape, np.nan, dtype=kernel.dtype))
+    save_model(generator, cfg.generator_file("dcgan", 0))
+    capsys.readouterr()
+    assert run_train_stage(cfg, monkeypatch, script="score.py") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: dcgan-seed0: its generator makes NaN or infinite images") and "Traceback" not in err
+    assert not cfg.score_file("dcgan", 0).exists()
