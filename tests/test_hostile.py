@@ -3,7 +3,6 @@ shell, and a second `dvc repro` in the same workspace is refused by DVC's lock, 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,15 +11,9 @@ import numpy as np
 import pytest
 
 from conftest import blob_images, read_yaml, tiny_params, write_yaml
-from test_pipeline import NOT_PASSED_ON, dvc, project_copy
+from test_pipeline import dvc, dvc_env, project_copy
 
 pytestmark = pytest.mark.slow
-
-
-def dvc_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in NOT_PASSED_ON}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    return env
 
 
 @pytest.fixture(scope="module")

@@ -46,10 +46,15 @@ def project_copy(dest: Path) -> Path:
 NOT_PASSED_ON = ("MLFLOW_TRACKING_URI", "DVC_ROOT", "TF_CPP_MIN_LOG_LEVEL", "ABSL_MIN_LOG_LEVEL", "GANLAB_VERBOSE")
 
 
-def dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
+def dvc_env() -> dict[str, str]:
+    """The environment a user's shell gives `dvc`: none of NOT_PASSED_ON, and the venv's python."""
     env = {k: v for k, v in os.environ.items() if k not in NOT_PASSED_ON}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # stages call `python`
-    result = subprocess.run([str(Path(sys.executable).parent / "dvc"), *args], cwd=project, env=env,
+    return env
+
+
+def dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(Path(sys.executable).parent / "dvc"), *args], cwd=project, env=dvc_env(),
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"dvc {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     return result

@@ -139,13 +139,9 @@ def test_local_stores_that_can_be_created_pass(tmp_path):
     check_tracking_store(str(tmp_path / "mlruns"))
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_interrupted_training_is_killed_cleanly_and_resumes(project, params, npz_file, sig):
-    from mlflow.tracking import MlflowClient
-
-    from ganlab.checkpoints import read_checkpoint
-
+def train_until_epoch_2(project: Path, params: dict, npz_file: Path, stop) -> tuple[dict, subprocess.Popen]:
+    """A tiny 4-epoch DCGAN training started as DVC starts it; stop(proc) once its second epoch
+    has ended. Its params and the process."""
     raw = tiny_params(params, npz_file, epochs=4, batch_size=8)
     raw["variants"] = {"dcgan": {"family": "dcgan"}}
     write_yaml(raw, project / "params.yaml")
@@ -156,8 +152,19 @@ def test_interrupted_training_is_killed_cleanly_and_resumes(project, params, npz
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in proc.stdout:
         if "epoch   2/4" in line:
-            proc.send_signal(sig)
+            stop(proc)
             break
+    return raw, proc
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_interrupted_training_is_killed_cleanly_and_resumes(project, params, npz_file, sig):
+    from mlflow.tracking import MlflowClient
+
+    from ganlab.checkpoints import read_checkpoint
+
+    raw, proc = train_until_epoch_2(project, params, npz_file, lambda proc: proc.send_signal(sig))
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
@@ -181,19 +188,8 @@ def test_a_run_killed_by_sigkill_is_ended_killed_by_the_next_run(project, params
 
     from mlflow.tracking import MlflowClient
 
-    raw = tiny_params(params, npz_file, epochs=4, batch_size=8)
-    raw["variants"] = {"dcgan": {"family": "dcgan"}}
-    write_yaml(raw, project / "params.yaml")
-    assert stage("prepare.py", project).returncode == 0
-    base = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
-    proc = subprocess.Popen([sys.executable, str(REPO / "pipeline" / "train.py"), "dcgan"], cwd=project,
-                            env={**base, "GANLAB_PARAMS": str(project / "params.yaml"), "PYTHONUNBUFFERED": "1"},
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    for line in proc.stdout:
-        if "epoch   2/4" in line:
-            proc.kill()
-            break
-    proc.wait(timeout=60)
+    raw, proc = train_until_epoch_2(project, params, npz_file, lambda proc: proc.kill())
+    proc.communicate(timeout=60)
     client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
     [killed] = client.search_runs([client.get_experiment_by_name(raw["mlflow"]["experiment"]).experiment_id])
     assert killed.info.status == "RUNNING"  # what a kill -9 leaves
