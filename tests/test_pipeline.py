@@ -212,6 +212,8 @@ def test_mlflow_run_carries_params_tags_curves_grids_and_model(repro):
         assert [(k["mode"], k["groupByData"]) for k in view["groupBy"]["groupByKeys"]] == [("tag", "variant")]
         assert all(r.data.tags.get("variant") for r in runs.values())
         assert tags["provenance.checkpoint"] == "last epoch"  # the score's card, as tags
+        assert tags["health"] == "healthy" and "tags.`health`" in view["selectedColumns"]  # ganlab.watch
+        assert tags["host"] and tags["pid"].isdigit()  # what tells a run left RUNNING by a kill -9
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True)
         assert tags["git_commit"] == head.stdout.strip()
         assert len(tags["data_sha256"]) == 64

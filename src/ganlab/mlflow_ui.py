@@ -24,12 +24,12 @@ SHARED_VIEW_TAG = "mlflow.sharedViewState."
 
 def runs_view() -> dict[str, Any]:
     """The runs table as a user comparing variants wants it: training runs by FID, the
-    headline scores, the variant, seed and data set as columns, grouped by variant (a row per
+    headline scores, the variant, seed, health (ganlab.watch) and data set as columns, grouped by variant (a row per
     variant holding its seeds' runs, the charts drawing each group's mean and band over seeds)."""
     column = "{}.`{}`".format
     scores = [column("metrics", EVAL_PREFIX + m.key) for m in METRICS]
     columns = [*scores, column("metrics", "train_seconds"), column("tags", "variant"), column("tags", "seed"),
-               column("attributes", "Dataset"), column("attributes", "Models")]
+               column("tags", "health"), column("attributes", "Dataset"), column("attributes", "Models")]
     return {
         "searchFilter": "",
         "orderByKey": column("metrics", EVAL_PREFIX + "fid"),
