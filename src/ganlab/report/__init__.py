@@ -305,7 +305,9 @@ def build_report(cfg: Config) -> Report:
     families = {v: cfg.variant(v).family for v in cfg.variants}
     answers = claims.answer(families, *kept_runs(inputs.histories, inputs.scores), further_dcgans(cfg))
     write_text(cfg.claims_file, claims.markdown(answers, len(seeds)) + "\n")
-    written["claims"] = forest.draw(answers, cfg.figures_dir / "claims.png")
+    forest_plot = forest.draw(answers, cfg.figures_dir / "claims.png")
+    if forest_plot is not None:  # None: no claim has per-seed values to draw (one seed)
+        written["claims"] = forest_plot
     animations = {v: figures.progress_animation(g, cfg.figures_dir / f"progress_{v}") for v, g in inputs.grids.items()}
     frames = side_by_side.copy_frames(inputs.all_grids, cfg.figures_dir)
     curves = write_curves(inputs.histories, seeds, cfg.curves_file)
