@@ -72,3 +72,48 @@ def test_the_gate_names_the_unhealthy_runs(tmp_path):
     (tmp_path / "reports" / "metrics_by_seed.json").write_text(json.dumps({"runs": {
         "dcgan": {"0": {"health": "healthy"}, "1": {"health": "diverged", "health_reason": "epoch 2: g_loss 4e+13"}}}}))
     assert check_repro.unhealthy_runs(tmp_path) == ["dcgan-seed1: diverged (epoch 2: g_loss 4e+13)"]
+
+
+def pairs_returning(monkeypatch, tmp_path, g_losses: list[tuple[float, float]]):
+    """The gate with its `dvc repro` pairs faked: pair i's copies write g_losses[i]'s two values
+    (the rest of a real run's numbers, the floor and dvc status are taken as met)."""
+    made = []
+
+    def run_pair(work, profile, baseline, suffix=""):
+        pair = []
+        for name, g_loss in zip(("a", "b"), g_losses[len(made)]):
+            project = fake_project(work / f"{name}{suffix}")
+            (project / "training" / "history.csv").write_text(f"epoch,g_loss\n1,0.5\n2,{g_loss}\n")
+            write_yaml({}, project / "params.yaml")
+            pair.append(project)
+        made.append(pair)
+        return pair
+
+    monkeypatch.setattr(check_repro, "run_pair", run_pair)
+    monkeypatch.setattr(check_repro, "unclean_status", lambda copies: [])
+    monkeypatch.setattr(check_repro, "expected_numbers", lambda params: 4)  # what fake_project writes
+    monkeypatch.setattr("sys.argv", ["check_repro.py", "--keep", str(tmp_path / "work")])
+    return made
+
+
+def test_a_one_off_rounding_is_settled_by_a_second_identical_pair(monkeypatch, tmp_path, capsys):
+    made = pairs_returning(monkeypatch, tmp_path, [(3.9537975788116455, 3.9537973403930664), (0.25, 0.25)])
+    assert check_repro.main() == 0
+    assert len(made) == 2
+    out = capsys.readouterr().out
+    assert "training/history.csv.g_loss@2: 3.9537975788116455 != 3.9537973403930664" in out
+    assert "one-off rounding" in out
+
+
+def test_numbers_that_differ_in_both_pairs_fail_the_gate(monkeypatch, tmp_path, capsys):
+    # What an unseeded draw or a nondeterministic op does: every pair differs.
+    made = pairs_returning(monkeypatch, tmp_path, [(0.25, 0.26), (0.27, 0.24)])
+    assert check_repro.main() == 1
+    assert len(made) == 2
+    assert "g_loss@2: 0.27 != 0.24" in capsys.readouterr().err
+
+
+def test_identical_pair_runs_once(monkeypatch, tmp_path):
+    made = pairs_returning(monkeypatch, tmp_path, [(0.25, 0.25)])
+    assert check_repro.main() == 0
+    assert len(made) == 1
