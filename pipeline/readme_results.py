@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ganlab.config import load_config
-from ganlab.results import markers, splice_results
+from ganlab.readme_splice import markers, splice_results
 
 REQUIRED = ("results", "claims")  # the default run's: the README must show them
 

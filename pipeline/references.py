@@ -6,7 +6,7 @@ from ganlab.cli import run_stage
 
 def main(cfg, argv):
     from ganlab.atomic import write_json
-    from ganlab.evaluation import evaluate_references
+    from ganlab.scoring import evaluate_references
 
     write_json(cfg.references_file, evaluate_references(cfg))
 

@@ -12,7 +12,7 @@ def main(cfg, argv):
 
     summary = train(cfg, variant, seed)
     unhealthy = f", unhealthy ({summary['health']}: see the warning above)" if summary["health"] != "healthy" else ""
-    print(f"{cfg.run_name(variant, seed)}: done in {summary['train_seconds']:.0f}s{unhealthy}; "
+    print(f"{cfg.trained_run(variant, seed).name}: done in {summary['train_seconds']:.0f}s{unhealthy}; "
           f"MLflow run {summary['mlflow_run_id']}", file=sys.stderr)
 
 

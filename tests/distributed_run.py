@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 from ganlab import devices  # noqa: E402
 from ganlab.config import config_from_dict  # noqa: E402
 from ganlab.gans.build import build_gan  # noqa: E402
-from ganlab.gans.options import DataSpec  # noqa: E402
+from ganlab.family_settings import DataSpec  # noqa: E402
 from ganlab.data import Dataset  # noqa: E402
 from ganlab.training import make_dataset, seed_everything  # noqa: E402
 

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from ganlab.augment import TRANSFORMS, cutout, diff_augment, translation
-from ganlab.gans.options import VariantSettings
+from ganlab.family_settings import VariantSettings
 
 
 def fixed_rand(seed: int = 0):

@@ -17,7 +17,7 @@ from tools.bench.timing import paired_ratios
 from ganlab.cli import STAGE_TIMES
 from ganlab.config import config_from_dict
 from ganlab.gans.build import build_gan
-from ganlab.gans.options import FAMILIES, DataSpec
+from ganlab.family_settings import FAMILIES, DataSpec
 from ganlab.models import dcgan_discriminator, dcgan_generator
 
 
@@ -60,8 +60,8 @@ def test_repro_split_counts_train_steps_against_every_stage(params, tmp_path):
     lines = [{"stage": "train@a-0", "seconds": 500}] + [{"stage": k, "seconds": v} for k, v in times.items()]
     (tmp_path / STAGE_TIMES).write_text("".join(json.dumps(line) + "\n" for line in lines))
     for variant, seconds in (("a", 80), ("b", 50)):
-        cfg.summary_file(variant, 0).parent.mkdir(parents=True)
-        cfg.summary_file(variant, 0).write_text(json.dumps({"train_seconds": seconds}))
+        cfg.trained_run(variant, 0).summary_file.parent.mkdir(parents=True)
+        cfg.trained_run(variant, 0).summary_file.write_text(json.dumps({"train_seconds": seconds}))
     split = last_repro_split(cfg)
     assert split["stages_total_s"] == 200 and split["train_steps_s"] == 130
     assert split["outside_train_steps_share"] == pytest.approx(0.35)
@@ -134,7 +134,7 @@ def test_the_stage_rate_is_the_median_after_the_first_epoch(params, tmp_path):
     from tools.bench.timing import stage_images_per_second
 
     cfg = config_from_dict(params, root=tmp_path)
-    history = cfg.history_file("dcgan", 0)
+    history = cfg.trained_run("dcgan", 0).history_file
     history.parent.mkdir(parents=True)
     history.write_text("epoch,g_loss,images_per_sec\n1,0.5,100\n2,0.5,500\n3,0.5,520\n4,0.5,480\n")
     assert stage_images_per_second(cfg, "dcgan") == 500

@@ -133,7 +133,7 @@ def test_many_samples_are_made_in_batches_and_too_many_are_refused(project, tmp_
     generator.model = lambda inputs, training: calls.append(len(inputs[0])) or model(inputs, training=training)
     generator.model.output_shape = model.output_shape
     noise = commands.noise_for(0, 1234, generator.noise_dim)
-    labels = generator.label(None, 1234)
+    labels = commands.requested_labels(generator, None, 1234)
     images = generator(noise, labels)
     assert calls == [500, 500, 234] and images.shape == (1234, 32, 32, 1)
     assert np.allclose(images[:10], commands.Generator(model, generator.noise_dim, generator.class_names)(

@@ -101,7 +101,7 @@ def test_folder_classes_may_be_names(params):
 def test_paths_resolve_against_the_params_folder(params, tmp_path):
     cfg = load_config(write_yaml(params, tmp_path / "params.yaml"))
     assert cfg.prepared_dataset == tmp_path / "data" / "prepared" / "dataset.npz"
-    assert cfg.history_file("dcgan", 0) == tmp_path / "training" / "dcgan" / "seed0" / "history.csv"
+    assert cfg.trained_run("dcgan", 0).history_file == tmp_path / "training" / "dcgan" / "seed0" / "history.csv"
 
 
 def test_yaml_1_2_reads_exponent_floats(tmp_path, params):

@@ -11,7 +11,7 @@ import pytest
 from ganlab import devices
 from ganlab.config import ConfigError, config_from_dict
 from ganlab.gans.build import build_gan
-from ganlab.gans.options import DataSpec
+from ganlab.family_settings import DataSpec
 from ganlab.training import make_dataset, seed_everything
 
 class FakeGpu:

@@ -126,12 +126,12 @@ def test_the_train_stage_runs_under_mirrored_strategy(mirrored_project):
     summary = last_json(result)
     assert "mirrored (2 replicas)" in result.stdout
     cfg = load_config(mirrored_project)
-    assert json.loads(cfg.summary_file("wgan", 0).read_text()) == summary
-    assert sorted(p.name for p in cfg.samples_dir("wgan", 0).iterdir()) == ["epoch_001.png"]
-    assert (cfg.model_dir("wgan", 0) / "generator.keras").is_file()
+    assert json.loads(cfg.trained_run("wgan", 0).summary_file.read_text()) == summary
+    assert sorted(p.name for p in cfg.trained_run("wgan", 0).samples_dir.iterdir()) == ["epoch_001.png"]
+    assert (cfg.trained_run("wgan", 0).model_dir / "generator.keras").is_file()
     from ganlab.checkpoints import read_checkpoint
 
-    assert read_checkpoint(cfg.checkpoint_dir("wgan", 0)).complete
+    assert read_checkpoint(cfg.trained_run("wgan", 0).checkpoint_dir).complete
 
 
 def test_a_batch_that_does_not_split_over_the_replicas_is_refused(mirrored_project):

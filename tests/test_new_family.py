@@ -1,5 +1,5 @@
 """The README's "add a family" instructions are true: a toy family added to a copy of the project
-(a settings class in gans/options.py, a trainer module gans/toy.py, a block in params.yaml; nothing
+(a settings class in family_settings.py, a trainer module gans/toy.py, a block in params.yaml; nothing
 else edited) is checked, built, trained by the train stage, and covered by dvc.yaml's deps."""
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def toy_project(tmp_path, params, npz_file):
                    check=True)
 
     # The three edits the README names, and nothing else.
-    options = project / "src" / "ganlab" / "gans" / "options.py"
+    options = project / "src" / "ganlab" / "family_settings.py"
     options.write_text(options.read_text() + TOY_SETTINGS)
     (project / "src" / "ganlab" / "gans" / "toy.py").write_text(TOY_TRAINER)
     raw = tiny_params(read_yaml(project / "params.yaml"), npz_file, epochs=2, batch_size=8)
@@ -77,7 +77,7 @@ def test_a_new_family_is_one_module_a_settings_class_and_a_params_block(toy_proj
     changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=toy_project,
                              capture_output=True, text=True, check=True).stdout.split("\n")
     assert sorted(line[3:] for line in changed if line) == [
-        "params.yaml", "src/ganlab/gans/options.py", "src/ganlab/gans/toy.py"]
+        "params.yaml", "src/ganlab/family_settings.py", "src/ganlab/gans/toy.py"]
 
     for script in ("check.py", "prepare.py"):
         result = stage(toy_project, script)

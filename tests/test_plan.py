@@ -74,7 +74,7 @@ def test_every_problem_in_one_refusal(params):
 
 def test_the_trainers_agree_with_the_plan_on_images_per_step(params, npz_file):
     from ganlab.gans.build import build_gan
-    from ganlab.gans.options import DataSpec
+    from ganlab.family_settings import DataSpec
 
     cfg = config_from_dict(params)
     for name, variant in cfg.variants.items():

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from ganlab.gans.build import build_gan
-from ganlab.gans.options import FAMILIES
+from ganlab.family_settings import FAMILIES
 from test_variants import NOISE_DIM, SPEC, options, real_batch
 
 MINIMAX = ("dcgan", "smoothed", "noised", "acgan")  # the families R1 applies to
@@ -151,3 +151,24 @@ def test_a_second_constraint_on_the_critic_is_refused(family, values):
 
     with pytest.raises(ConfigError, match="variants.v: wgan"):
         options(family, **values)
+
+
+def test_a_family_that_repeats_nothing_gets_the_options_the_base_applies():
+    # issue 28: a family's constructor used to have to store `self.options` itself, and one that
+    # forgot trained silently without DiffAugment or R1. A bare subclass now gets them from GAN.
+    from ganlab.gans.base import GAN
+    from ganlab.models import dcgan_discriminator, dcgan_generator
+
+    class Bare(GAN):
+        pass
+
+    settings = options("dcgan", diffaugment=["translation"], r1=2.0)
+    gan = Bare(dcgan_generator(NOISE_DIM, SPEC.image_size, SPEC.channels),
+               dcgan_discriminator(SPEC.image_size, SPEC.channels), NOISE_DIM, 0, options=settings)
+    x = tf.constant(real_batch(gan))
+    assert not np.array_equal(gan.augment(x).numpy(), x.numpy())
+    assert float(gan.real_scores(x)[1]) > 0
+    assert gan.conditional is False and gan.batches_per_step == 1  # facts of the settings, not of the class
+    critic = Bare(dcgan_generator(NOISE_DIM, SPEC.image_size, SPEC.channels),
+                  dcgan_discriminator(SPEC.image_size, SPEC.channels), NOISE_DIM, 0, options=options("wgan"))
+    assert critic.batches_per_step == options("wgan").n_critic

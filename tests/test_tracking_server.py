@@ -157,7 +157,7 @@ def test_concurrent_trainings_all_land_in_the_server(trained):
         assert run["info"]["status"] == "FINISHED"
         tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
         assert tags["variant"] == variant
-        summary = json.loads(cfg.summary_file(variant, 0).read_text())
+        summary = json.loads(cfg.trained_run(variant, 0).summary_file.read_text())
         assert run["info"]["run_id"] == summary["mlflow_run_id"]
         for metric in ("g_loss", "d_loss", "d_acc_real", "d_acc_fake"):
             history = rest(uri, "metrics/get-history", run_id=run["info"]["run_id"], metric_key=metric)["metrics"]

@@ -13,7 +13,7 @@ from conftest import tiny_params, write_yaml
 from ganlab.config import config_from_dict, load_config
 from ganlab.data import prepare, save_prepared
 from ganlab.gans.build import build_gan
-from ganlab.gans.options import DataSpec
+from ganlab.family_settings import DataSpec
 from ganlab.training import fixed_noise, make_dataset
 
 
@@ -59,19 +59,19 @@ def test_a_run_writes_model_samples_history_and_summary(tiny_config, capsys):
     out = capsys.readouterr().out
     assert "dcgan-seed0 epoch   1/2" in out and "img/s" in out and "ETA" in out
 
-    samples = sorted(p.name for p in cfg.samples_dir("dcgan", 0).iterdir())
+    samples = sorted(p.name for p in cfg.trained_run("dcgan", 0).samples_dir.iterdir())
     assert samples == ["epoch_001.png", "epoch_002.png"]
-    with open(cfg.history_file("dcgan", 0)) as fh:
+    with open(cfg.trained_run("dcgan", 0).history_file) as fh:
         rows = list(csv.DictReader(fh))
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert {"g_loss", "d_loss", "d_acc_real", "d_acc_fake", "images_per_sec"} <= set(rows[0])
 
-    assert json.loads(cfg.summary_file("dcgan", 0).read_text()) == summary
+    assert json.loads(cfg.trained_run("dcgan", 0).summary_file.read_text()) == summary
     assert summary["g_loss"] == pytest.approx(float(rows[-1]["g_loss"]))
 
-    generator = keras.models.load_model(cfg.model_dir("dcgan", 0) / "generator.keras")
+    generator = keras.models.load_model(cfg.trained_run("dcgan", 0).model_dir / "generator.keras")
     assert generator.predict(fixed_noise(0, 2, 100), verbose=0).shape == (2, 32, 32, 1)
-    card = json.loads((cfg.model_dir("dcgan", 0) / "model_card.json").read_text())
+    card = json.loads((cfg.trained_run("dcgan", 0).model_dir / "model_card.json").read_text())
     assert card["class_names"] == ["2", "5", "9"] and card["mlflow_run_id"] == summary["mlflow_run_id"]
     assert (cfg.root / "mlflow.db").is_file()  # the default store: at the project root
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import blob_images
 from ganlab.config import FAMILY_NAMES, config_from_dict
 from ganlab.gans.build import build_gan
-from ganlab.gans.options import FAMILIES, DataSpec
+from ganlab.family_settings import FAMILIES, DataSpec
 
 SPEC = DataSpec(image_size=16, channels=1, num_classes=3)
 NOISE_DIM = 8

@@ -111,9 +111,9 @@ def test_a_planted_nan_stops_with_an_error_line_a_failed_run_and_the_last_finite
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "training diverged at epoch 2" in errors[0], err
     assert "Traceback" not in err
-    checkpoint = read_checkpoint(cfg.checkpoint_dir("dcgan", 0))
+    checkpoint = read_checkpoint(cfg.trained_run("dcgan", 0).checkpoint_dir)
     assert checkpoint.epoch == 1 and all(np.isfinite(checkpoint.history[-1][k]) for k in ("g_loss", "d_loss"))
-    assert not cfg.summary_file("dcgan", 0).exists()  # a diverged run is never recorded as done
+    assert not cfg.trained_run("dcgan", 0).summary_file.exists()  # a diverged run is never recorded as done
     mlflow.set_tracking_uri(f"sqlite:///{cfg.root / 'mlflow.db'}")
     [run] = mlflow.search_runs(experiment_names=[cfg.mlflow.experiment], output_format="list")
     assert run.info.status == "FAILED" and run.data.tags["health"] == "diverged"
@@ -124,7 +124,7 @@ def test_the_learning_rate_50_dcgan_names_its_divergence(tiny_config, monkeypatc
     # The losses stay finite, as in issue 29's run (4e13, then 3e14): ~1e12 after the first epoch
     assert run_train_stage(cfg, monkeypatch) == 0
     err = capsys.readouterr().err
-    summary = json.loads(cfg.summary_file("dcgan", 0).read_text())
+    summary = json.loads(cfg.trained_run("dcgan", 0).summary_file.read_text())
     assert summary["health"] == "diverged" and summary["health_findings"][0].startswith("epoch 1: diverged")
     assert any(line.startswith("warning: dcgan-seed0 epoch 1: diverged") for line in err.splitlines()), err
     assert "dcgan-seed0: done in" in err and "unhealthy (diverged:" in err
@@ -135,9 +135,9 @@ def test_stop_unhealthy_saves_the_remaining_epochs(tiny_config, monkeypatch, cap
     params = cfg.root / "params.yaml"
     params.write_text(params.read_text().replace("stop_unhealthy: false", "stop_unhealthy: true"))
     assert run_train_stage(load_config(params), monkeypatch) == 0
-    summary = json.loads(cfg.summary_file("dcgan", 0).read_text())
+    summary = json.loads(cfg.trained_run("dcgan", 0).summary_file.read_text())
     assert summary["health"] == "diverged" and summary["stopped_at_epoch"] == 1
-    assert sorted(p.name for p in cfg.samples_dir("dcgan", 0).iterdir()) == ["epoch_001.png"]
+    assert sorted(p.name for p in cfg.trained_run("dcgan", 0).samples_dir.iterdir()) == ["epoch_001.png"]
     assert "stopping it (train.stop_unhealthy)" in capsys.readouterr().err
 
 
@@ -157,7 +157,7 @@ def test_a_learning_rate_of_1e20_ends_in_one_error_line(tiny_config, monkeypatch
     err = capsys.readouterr().err
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "training diverged at epoch 1" in errors[0] and "Traceback" not in err, err
-    assert not cfg.summary_file("dcgan", 0).exists()
+    assert not cfg.trained_run("dcgan", 0).summary_file.exists()
 
 
 def test_scoring_a_generator_that_makes_nan_is_one_error_line(tiny_config, monkeypatch, capsys):
@@ -170,12 +170,12 @@ def test_scoring_a_generator_that_makes_nan_is_one_error_line(tiny_config, monke
     model, accuracy = train_judge(data, epochs=1, batch_size=16, seed=0)
     save_judge(model, accuracy, data.class_names, cfg.judge_model_file, cfg.judge_facts_file)
     assert run_train_stage(cfg, monkeypatch) == 0
-    generator = keras.models.load_model(cfg.generator_file("dcgan", 0))
+    generator = keras.models.load_model(cfg.trained_run("dcgan", 0).generator_file)
     kernel = next(w for w in generator.weights if "kernel" in w.path)
     kernel.assign(np.full(kernel.shape, np.nan, dtype=kernel.dtype))
-    save_model(generator, cfg.generator_file("dcgan", 0))
+    save_model(generator, cfg.trained_run("dcgan", 0).generator_file)
     capsys.readouterr()
     assert run_train_stage(cfg, monkeypatch, script="score.py") == 2
     err = capsys.readouterr().err
     assert err.startswith("error: dcgan-seed0: its generator makes NaN or infinite images") and "Traceback" not in err
-    assert not cfg.score_file("dcgan", 0).exists()
+    assert not cfg.trained_run("dcgan", 0).score_file.exists()

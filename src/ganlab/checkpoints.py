@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ganlab.atomic import replaced
 
 CHECKPOINT_FILE = "checkpoint.npz"
 
@@ -48,11 +49,8 @@ def save_checkpoint(folder: Path, gan, checkpoint: Checkpoint) -> Path:
     arrays = {f"v{i:04d}": np.asarray(v) for i, v in enumerate(variables)}
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     target = folder / CHECKPOINT_FILE
-    tmp = folder / (CHECKPOINT_FILE + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    with open(tmp, "rb") as fh:  # on disk before it replaces the last good one
-        os.fsync(fh.fileno())
-    tmp.replace(target)
+    with replaced(target) as tmp:
+        np.savez(tmp, **arrays)
     return target
 
 

@@ -12,59 +12,27 @@ Bad input gets one `error:` line and exit status 2, and nothing is written.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ganlab.config import PARAMS_FILE, Config, ConfigError, load_config
 from ganlab.quiet import relay, should_relay
+from ganlab.trained_run import MODEL_CARD, Generator
 
 EXIT_BAD_INPUT = 2
 IMAGE_SUFFIXES = (".png",)
 ARRAY_SUFFIXES = (".npz",)
 ANIMATION_SUFFIXES = (".gif",)
-BATCH = 500  # images a generator call makes
-
-
-@dataclass
-class Generator:
-    """A trained generator and what it takes: noise of noise_dim, and for a conditional one a
-    class (one of class_names)."""
-
-    model: object  # a keras.Model
-    noise_dim: int
-    class_names: list[str] | None  # None: unconditional
-
-    def __call__(self, noise: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-        """Images for the noise (and labels), BATCH at a time: the network's activations for
-        100000 images at once would need ~20 GB."""
-        import keras
-
-        batches = []
-        for start in range(0, len(noise), BATCH):
-            inputs = noise[start:start + BATCH].astype(np.float32)
-            if self.class_names is not None:
-                inputs = [inputs, np.eye(len(self.class_names), dtype=np.float32)[labels[start:start + BATCH]]]
-            batches.append(keras.ops.convert_to_numpy(self.model(inputs, training=False)))
-        return np.concatenate(batches)
-
-    def image_bytes(self) -> int:
-        """Bytes of one generated image as float32."""
-        return int(np.prod([d for d in self.model.output_shape[1:]])) * 4
-
-    def label(self, name: str | None, count: int) -> np.ndarray | None:
-        """The labels to ask for: the named class (a name, any case, or its index) for every
-        image; without a name, the classes in turn. None for an unconditional generator."""
-        if self.class_names is None:
-            return None
-        if name is None:
-            return np.arange(count) % len(self.class_names)
-        return np.full(count, class_index(name, self.class_names))
+def requested_labels(generator: Generator, name: str | None, count: int) -> np.ndarray | None:
+    """The labels to ask for: the named class (a name, any case, or its index) for every image;
+    without a name, the classes in turn. None for an unconditional generator."""
+    if generator.class_names is None or name is None:
+        return generator.classes_in_turn(count)
+    return np.full(count, class_index(name, generator.class_names))
 
 
 def class_index(name: str, class_names: list[str]) -> int:
@@ -90,24 +58,19 @@ def check_request(cfg: Config, model: str, run_seed: int | None, class_name: str
     cfg.variant(model)  # an unknown name: the error lists the defined ones
     seed = cfg.seeds[0] if run_seed is None else run_seed
     cfg.check_seed(seed)
-    card = cfg.model_card_file(model, seed)
-    if not card.is_file() or not cfg.generator_file(model, seed).is_file():
-        raise ConfigError(f"{model} (seed {seed}) has no trained generator at {cfg.generator_file(model, seed)}: "
+    run = cfg.trained_run(model, seed)
+    if not run.is_trained():
+        raise ConfigError(f"{model} (seed {seed}) has no trained generator at {run.generator_file}: "
                           f"run `make repro` (or `dvc repro train@{model}-{seed}`) first")
-    conditional = json.loads(card.read_text()).get("conditional", False)
+    conditional = run.card().get("conditional", False)
     if class_name is not None and not conditional:
         raise ConfigError(f"{model} is not conditional: it takes no --class (acgan does)")
-    return card
+    return run.model_card_file
 
 
 def load_generator(cfg: Config, model: str, run_seed: int | None) -> Generator:
     if not is_model_uri(model):
-        import keras
-
-        seed = cfg.seeds[0] if run_seed is None else run_seed
-        card = json.loads(cfg.model_card_file(model, seed).read_text())
-        return Generator(keras.saving.load_model(cfg.generator_file(model, seed), compile=False),
-                         card["noise_dim"], card["class_names"] if card.get("conditional") else None)
+        return cfg.trained_run(model, cfg.seeds[0] if run_seed is None else run_seed).load_generator()
     return load_mlflow_generator(cfg, model)
 
 
@@ -117,7 +80,6 @@ def load_mlflow_generator(cfg: Config, uri: str) -> Generator:
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from ganlab.config import MODEL_CARD
     from ganlab.preflight import masked
     from ganlab.tracking import tracking_uri
 
@@ -240,7 +202,7 @@ def sample(cfg: Config, args: argparse.Namespace) -> str:
     generator = requested_generator(cfg, args)
     check_count(args.n, generator)
     noise = noise_for(args.seed, args.n, generator.noise_dim)
-    labels = generator.label(args.class_name, args.n)
+    labels = requested_labels(generator, args.class_name, args.n)
     images = generator(noise, labels)
     # A conditional grid without a class: one column per class, as the training grids.
     columns = len(generator.class_names) if generator.class_names and args.class_name is None else \
@@ -256,7 +218,7 @@ def interpolate(cfg: Config, args: argparse.Namespace) -> str:
     generator = requested_generator(cfg, args)
     a, b = noise_for(args.start, 1, generator.noise_dim)[0], noise_for(args.end, 1, generator.noise_dim)[0]
     noise = slerp(a, b, args.steps).astype(np.float32)
-    labels = generator.label(args.class_name or (generator.class_names[0] if generator.class_names else None),
+    labels = requested_labels(generator, args.class_name or (generator.class_names[0] if generator.class_names else None),
                              args.steps)
     images = generator(noise, labels)
     write_images(out, images, labels, noise, args.steps, animate=out.suffix.lower() in ANIMATION_SUFFIXES)

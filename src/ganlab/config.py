@@ -15,18 +15,14 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 from ruamel.yaml import YAML
 
-from ganlab.gans.options import FAMILIES
+from ganlab.family_settings import FAMILIES
 from ganlab.strict import PositiveInt, Strict
+from ganlab.trained_run import TrainedRun
 
 PARAMS_FILE = "params.yaml"
-# File names inside the folders of params.yaml's `paths:`, used through Config's methods below.
-GENERATOR = "generator.keras"
-BEST_GENERATOR = "generator_best.keras"
-RAW_GENERATOR = "generator_raw.keras"  # with `ema`: the weights before averaging
-MODEL_CARD = "model_card.json"
+# File names inside the judge's folder; a trained run's are ganlab.trained_run's.
 JUDGE_MODEL = "judge.keras"
 JUDGE_FACTS = "judge.json"
-GRID_GLOB = "epoch_*.png"  # the per-epoch sample grids, epoch_001.png, ... (grid_name)
 # Names the evaluation uses for its reference rows; a variant may not take them.
 RESERVED_NAMES = ("real_test", "noise", "judge")
 
@@ -113,7 +109,7 @@ class TrainConfig(Strict):
     stop_unhealthy: bool = False
 
 
-# One settings class per GAN family, registered in gans/options.py (pydantic only: no TensorFlow).
+# One settings class per GAN family, registered in family_settings.py (pydantic only: no TensorFlow).
 FAMILY_NAMES = tuple(FAMILIES)
 VariantConfig = Annotated[Union[tuple(FAMILIES.values())], Field(discriminator="family")]
 
@@ -232,46 +228,10 @@ class Config(Strict):
     def prepared_facts(self) -> Path:
         return self.path(self.paths.prepared) / "dataset.json"
 
-    def run_name(self, variant: str, seed: int) -> str:
-        return run_name(variant, seed)
-
-    def model_dir(self, variant: str, seed: int) -> Path:
-        return self.path(self.paths.models) / variant / f"seed{seed}"
-
-    def training_dir(self, variant: str, seed: int) -> Path:
-        return self.path(self.paths.training) / variant / f"seed{seed}"
-
-    def history_file(self, variant: str, seed: int) -> Path:
-        """Per-epoch curves, one CSV row an epoch (a DVC plots file)."""
-        return self.training_dir(variant, seed) / "history.csv"
-
-    def summary_file(self, variant: str, seed: int) -> Path:
-        """The last epoch's numbers and the MLflow run id (a DVC metrics file)."""
-        return self.training_dir(variant, seed) / "summary.json"
-
-    def samples_dir(self, variant: str, seed: int) -> Path:
-        """The fixed-noise grid of every epoch, epoch_001.png, ..."""
-        return self.training_dir(variant, seed) / "samples"
-
-    def generator_file(self, variant: str, seed: int) -> Path:
-        """The generator after the last epoch."""
-        return self.model_dir(variant, seed) / GENERATOR
-
-    def raw_generator_file(self, variant: str, seed: int) -> Path:
-        """With `ema`: the generator's own weights after the last epoch (generator_file is the average)."""
-        return self.model_dir(variant, seed) / RAW_GENERATOR
-
-    def best_generator_file(self, variant: str, seed: int) -> Path:
-        """The generator of the epoch with the lowest training FID."""
-        return self.model_dir(variant, seed) / BEST_GENERATOR
-
-    def model_card_file(self, variant: str, seed: int) -> Path:
-        """What a generator takes and makes (noise size, classes) and its run."""
-        return self.model_dir(variant, seed) / MODEL_CARD
-
-    def checkpoint_dir(self, variant: str, seed: int) -> Path:
-        """The last epoch's full training state, kept between runs so a killed run resumes."""
-        return self.path(self.paths.checkpoints) / variant / f"seed{seed}"
+    def trained_run(self, variant: str, seed: int) -> TrainedRun:
+        """Every file of one (variant, seed) run, and its generator."""
+        return TrainedRun.under(variant, seed, self.path(self.paths.models), self.path(self.paths.training),
+                                self.path(self.paths.checkpoints), self.path(self.paths.scores))
 
     @property
     def judge_dir(self) -> Path:
@@ -290,10 +250,6 @@ class Config(Strict):
     def source_facts(self) -> Path:
         """What the check stage saw of the data source: its digest (what prepare depends on)."""
         return self.path(self.paths.source)
-
-    def score_file(self, variant: str, seed: int) -> Path:
-        """One run's scores from its evaluate stage."""
-        return self.path(self.paths.scores) / variant / f"seed{seed}.json"
 
     @property
     def references_file(self) -> Path:
@@ -335,16 +291,6 @@ class Config(Strict):
     def curves_file(self) -> Path:
         """Every run's per-epoch curves in one long table: what `dvc plots` draws across variants."""
         return self.path(self.paths.curves)
-
-
-def run_name(variant: str, seed: int) -> str:
-    """How one training run (a variant at one seed) is named: MLflow run name, progress lines."""
-    return f"{variant}-seed{seed}"
-
-
-def grid_name(epoch: int) -> str:
-    """The file name of an epoch's sample grid (epochs count from 1)."""
-    return f"epoch_{epoch:03d}.png"
 
 
 class RunSettings(Strict):

@@ -8,7 +8,6 @@ ones. No TensorFlow here: preparing data should not pay for it.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ganlab.atomic import json_text, replaced
 from ganlab.config import DataConfig
 from ganlab.sources import DataError, SourceLabels, read_npz_arrays, sha256_files, source_images, source_labels
 
@@ -197,21 +197,12 @@ def save_prepared(data: Dataset, array_file: Path, facts_file: Path) -> dict:
     """Write the arrays and their facts; both are written whole under temporary names first and
     then renamed over the last good ones, so a failure (or Ctrl-C) never leaves a half-written
     file, nor new arrays beside the old facts."""
-    array_file.parent.mkdir(parents=True, exist_ok=True)
-    facts_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = array_file.with_name(array_file.stem + ".tmp.npz")
-    facts_tmp = facts_file.with_name(facts_file.name + ".tmp")
-    try:
+    # A failure or Ctrl-C inside: the last good pair stays, and nothing beside it.
+    with replaced(array_file) as tmp, replaced(facts_file) as facts_tmp:
         np.savez(tmp, x_train=data.x_train, y_train=data.y_train, x_test=data.x_test,
                  y_test=data.y_test, class_names=np.array(data.class_names))
         facts = data.facts() | {"dataset_sha256": sha256_files([tmp])}
-        facts_tmp.write_text(json.dumps(facts, indent=2) + "\n")
-    except BaseException:  # a failure or Ctrl-C: the last good pair stays, and nothing beside it
-        tmp.unlink(missing_ok=True)
-        facts_tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(array_file)
-    facts_tmp.replace(facts_file)
+        facts_tmp.write_text(json_text(facts))
     return facts
 
 

@@ -10,13 +10,13 @@ units make the covariances singular.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import keras
 import numpy as np
 from keras import layers
 
+from ganlab.atomic import write_json
 from ganlab.data import Dataset, to_unit_range
 from ganlab.model_files import save_model
 
@@ -84,5 +84,5 @@ def save_judge(model: keras.Model, accuracy: float, class_names: list[str], path
         "class_names": class_names,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
     }
-    facts_path.write_text(json.dumps(facts, indent=2) + "\n")
+    write_json(facts_path, facts)
     return facts

@@ -22,9 +22,10 @@ def minimax_discriminator_loss(real_logits, fake_logits, real_target: float = 1.
     return _bce(real_target, real_logits) + _bce(fake_target, fake_logits)
 
 
-def minimax_generator_loss(fake_logits, target: float = 1.0):
+def modified_generator_loss(fake_logits, target: float = 1.0):
     """BCE(target, D(G(z))): the non-saturating generator loss of Goodfellow et al. 2014, sec. 3
-    (maximise log D(G(z)) rather than minimise log(1 - D(G(z))))."""
+    (maximise log D(G(z)) rather than minimise log(1 - D(G(z)))), which TF-GAN calls the modified
+    loss (`modified_generator_loss`); its `minimax_generator_loss` is the saturating original."""
     return _bce(target, fake_logits)
 
 

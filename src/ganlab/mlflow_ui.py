@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from ganlab.config import Config
-from ganlab.results import METRICS
+from ganlab.metric_table import METRICS
 from ganlab.tracking import EVAL_PREFIX, ensure_experiment, tracking_uri
 
 

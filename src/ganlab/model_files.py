@@ -11,12 +11,12 @@ model does.
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import keras
 
+from ganlab.atomic import replaced
 from ganlab.fused_norm import with_keras_layers
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the zip format's earliest date, as Keras uses for its other entries
@@ -40,23 +40,23 @@ def _renumber_shared_objects(value, numbers: dict[int, int]):
 
 def save_model(model: keras.Model, path: Path) -> None:
     """model.save(path), then the zip rewritten without timestamps and with Keras' own layer
-classes; replaced atomically."""
+    classes; replaced atomically."""
     path = Path(path)
     raw = path.with_name(path.stem + ".unsorted.keras")
     with_keras_layers(model).save(raw)
-    tmp = path.with_name(path.stem + ".tmp.keras")
-    with zipfile.ZipFile(raw) as source, zipfile.ZipFile(tmp, "w") as target:
-        for info in sorted(source.infolist(), key=lambda i: i.filename):
-            payload = source.read(info)
-            if info.filename == "metadata.json":
-                metadata = json.loads(payload)
-                metadata.pop("date_saved", None)
-                payload = json.dumps(metadata, sort_keys=True).encode()
-            elif info.filename == "config.json":
-                payload = json.dumps(_renumber_shared_objects(json.loads(payload), {})).encode()
-            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
-            entry.compress_type = info.compress_type
-            entry.external_attr = 0o644 << 16
-            target.writestr(entry, payload)
-    raw.unlink()
-    os.replace(tmp, path)
+    try:
+        with replaced(path) as tmp, zipfile.ZipFile(raw) as source, zipfile.ZipFile(tmp, "w") as target:
+            for info in sorted(source.infolist(), key=lambda i: i.filename):
+                payload = source.read(info)
+                if info.filename == "metadata.json":
+                    metadata = json.loads(payload)
+                    metadata.pop("date_saved", None)
+                    payload = json.dumps(metadata, sort_keys=True).encode()
+                elif info.filename == "config.json":
+                    payload = json.dumps(_renumber_shared_objects(json.loads(payload), {})).encode()
+                entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
+                entry.compress_type = info.compress_type
+                entry.external_attr = 0o644 << 16
+                target.writestr(entry, payload)
+    finally:
+        raw.unlink(missing_ok=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-# How every generator is run for its scores (ganlab.evaluation.generate): inference mode, with the
+# How every generator is run for its scores (ganlab.scoring.generate): inference mode, with the
 # moving statistics that training calibrated on one fixed batch after the last epoch
 # (GAN.calibrate_batchnorm), never the scoring batch's own statistics.
 BATCHNORM = "inference, statistics calibrated after training"

@@ -5,59 +5,15 @@ seeds, and the results table. No TensorFlow here: gathering takes seconds."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from ganlab.atomic import write_json
+from ganlab.metric_table import HEADLINE, format_cell
 from ganlab.config import Config
 from ganlab import health
 from ganlab.data import DataError
 from ganlab.provenance import PER_RUN, differences
 from ganlab.stats import mean_interval
-
-
-
-@dataclass(frozen=True)
-class Metric:
-    key: str  # as in the metrics files and MLflow (eval_<key>)
-    label: str  # for people: tables and figures
-    lower_is_better: bool
-
-
-# The headline scores of every run, in the order every table and figure lists them: the one
-# place their names and labels are written (class_accuracy, cas: conditional variants only).
-METRICS = (
-    Metric("fid", "FID", True),
-    Metric("kid", "KID", True),
-    Metric("precision", "precision", False),
-    Metric("recall", "recall", False),
-    Metric("density", "density", False),
-    Metric("coverage", "coverage", False),
-    Metric("classifier_score", "classifier score", False),
-    Metric("recognisable", "recognisable", False),
-    Metric("class_entropy", "class entropy", False),
-    Metric("class_accuracy", "class accuracy", False),
-    Metric("cas", "CAS", False),
-)
-HEADLINE = tuple(m.key for m in METRICS)
-
-
-# The memorisation check's distances (judge features) are kept as these quantiles per run.
-NEAREST_QUANTILES = tuple(i / 100 for i in range(101))
-NEAREST_PAIRS = 8  # the samples nearest the training set, shown beside their training images
-
-
-def nearest_pairs_file(score_file: Path) -> Path:
-    """A run's closest samples beside their nearest training images (a PNG by its scores)."""
-    return score_file.with_name(score_file.stem + "_nearest.png")
-
-
-def format_cell(values: dict, key: str, plus_minus: str = "±", missing: str = "-") -> str:
-    """A metric's mean, with its 95 % interval's half-width when there is one."""
-    if key not in values:
-        return missing
-    half = values.get(f"{key}_ci95")
-    return f"{values[key]:.3f}" + (f" {plus_minus} {half:.3f}" if half is not None else "")
 
 
 def gather(cfg: Config) -> dict:
@@ -69,7 +25,7 @@ def gather(cfg: Config) -> dict:
     for variant in cfg.variants:
         runs[variant] = {}
         for seed in cfg.seeds:
-            path = cfg.score_file(variant, seed)
+            path = cfg.trained_run(variant, seed).score_file
             if not path.is_file():
                 raise DataError(f"{path} does not exist; run `dvc repro` (the score@{variant}-{seed} stage)")
             result = json.loads(path.read_text())
@@ -77,12 +33,12 @@ def gather(cfg: Config) -> dict:
                 raise DataError(f"{path} was scored on {result['samples']} samples by judge "
                                 f"{result['judge_sha256'][:12]}, the references on {references['samples']} by "
                                 f"{references['judge']['sha256'][:12]}: run `dvc repro` to score both again")
-            cards[cfg.run_name(variant, seed)] = result.get("provenance", {})
+            cards[cfg.trained_run(variant, seed).name] = result.get("provenance", {})
             runs[variant][str(seed)] = {k: v for k, v in result.items()
                                         if k not in ("judge_sha256", "seconds", "provenance")}
             runs[variant][str(seed)] |= run_health(cfg, variant, seed)
     seconds = references["seconds"] + sum(
-        json.loads(cfg.score_file(v, s).read_text())["seconds"] for v in cfg.variants for s in cfg.seeds)
+        json.loads(cfg.trained_run(v, s).score_file.read_text())["seconds"] for v in cfg.variants for s in cfg.seeds)
     return {
         "samples": references["samples"],
         "seeds": list(cfg.seeds),
@@ -99,7 +55,7 @@ def gather(cfg: Config) -> dict:
 
 def run_health(cfg: Config, variant: str, seed: int) -> dict:
     """A run's health (ganlab.health) from its history: its status, and where it went wrong."""
-    found = health.history_findings(cfg.history_file(variant, seed))
+    found = health.history_findings(cfg.trained_run(variant, seed).history_file)
     if not found:
         return {"health": health.HEALTHY}
     return {"health": found[0].status, "health_reason": f"epoch {found[0].epoch}: {found[0].reason}"}
@@ -131,7 +87,7 @@ def computed_as(cfg: Config) -> list[str]:
     ways: dict[tuple[str, str], list[str]] = {}
     for variant in cfg.variants:
         for seed in cfg.seeds:
-            path = cfg.summary_file(variant, seed)
+            path = cfg.trained_run(variant, seed).summary_file
             summary = json.loads(path.read_text()) if path.is_file() else {}
             way = (summary.get("precision", "unknown precision"), summary.get("cpu", "an unknown CPU"))
             if variant not in ways.setdefault(way, []):
@@ -203,21 +159,3 @@ def provenance_note(differ: dict[str, list]) -> str:
     if not differ:
         return ""
     return " Scores computed with different " + "; ".join(f"{k} ({', '.join(v)})" for k, v in differ.items()) + "."
-
-
-def markers(section: str) -> tuple[str, str]:
-    """The README's start and end markers of a generated section ("results", "claims")."""
-    return f"<!-- {section}:start -->", f"<!-- {section}:end -->"
-
-
-RESULTS_START, RESULTS_END = markers("results")
-
-
-def splice_results(readme: str, table: str, section: str = "results") -> str:
-    """README text with the part between a section's markers replaced by the text."""
-    start, end = markers(section)
-    if start not in readme or end not in readme:
-        raise ValueError(f"README has no {start} ... {end} section to fill")
-    head, rest = readme.split(start, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{table}\n{end}{tail}"

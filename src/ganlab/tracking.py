@@ -22,8 +22,8 @@ from typing import Any
 import imageio.v3 as iio
 import numpy as np
 
-from ganlab.config import MODEL_CARD, Config, grid_name
-from ganlab.registry import register_generator
+from ganlab.config import Config
+from ganlab.trained_run import MODEL_CARD, TrainedRun, run_name
 
 
 def project_root(cfg: Config) -> Path:
@@ -234,7 +234,7 @@ class RunLogger:
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if not np.isnan(v)}, step=epoch)
         mlflow.log_image(grid, key="samples", step=epoch)
 
-    def catch_up(self, history: list[dict], samples_dir: Path) -> None:
+    def catch_up(self, history: list[dict], files: TrainedRun) -> None:
         """After a resume: log the checkpointed epochs the killed process had not logged yet."""
         from mlflow.tracking import MlflowClient
 
@@ -242,7 +242,7 @@ class RunLogger:
         last = max((m.step for m in logged), default=0)
         for row in history:
             if row["epoch"] > last:
-                grid = iio.imread(samples_dir / grid_name(row["epoch"]))
+                grid = iio.imread(files.grid_file(row["epoch"]))
                 self.log_epoch(row["epoch"], {k: v for k, v in row.items() if k != "epoch"}, grid)
 
     def log_generator(self, generator, model_card: dict, example_input, example_output: np.ndarray) -> None:
@@ -276,7 +276,7 @@ class NullLogger(RunLogger):
     def log_epoch(self, epoch, metrics, grid) -> None:
         pass
 
-    def catch_up(self, history, samples_dir) -> None:
+    def catch_up(self, history, files) -> None:
         pass
 
     def log_generator(self, generator, model_card, example_input, example_output) -> None:
@@ -314,11 +314,11 @@ def training_run(cfg: Config, variant: str, seed: int, data_facts: dict,
 
     uri = tracking_uri(cfg)
     experiment_id = ensure_experiment(cfg.mlflow.experiment, uri)
-    end_abandoned_runs(experiment_id, cfg.run_name(variant, seed), resuming=run_id)
+    end_abandoned_runs(experiment_id, run_name(variant, seed), resuming=run_id)
     if run_id is not None:
         run = mlflow.start_run(run_id=run_id)
     else:
-        run = mlflow.start_run(experiment_id=experiment_id, run_name=cfg.run_name(variant, seed),
+        run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name(variant, seed),
                                tags=run_tags(cfg, variant, seed, data_facts) | ({"extends": extends} if extends else {}))
     try:
         mlflow.set_tags((execution or {}) | process_tags())  # on a resume: where it finished
@@ -337,12 +337,12 @@ def training_run(cfg: Config, variant: str, seed: int, data_facts: dict,
     mlflow.end_run(status="FINISHED")
 
 
-def log_scores(cfg: Config, result: dict) -> None:
+def log_scores(cfg: Config, result: dict) -> dict[str, float]:
     """One run's scores as metrics of its own training run, so the UI's compare view can sort
-    the stabilisers (and seeds) by FID."""
+    the stabilisers (and seeds) by FID; returns the headline ones as logged (none without a run)."""
     run_id = result.get("mlflow_run_id")
     if not run_id:
-        return
+        return {}
     import mlflow
     from mlflow.entities import Metric
     from mlflow.tracking import MlflowClient
@@ -357,8 +357,7 @@ def log_scores(cfg: Config, result: dict) -> None:
     client.set_tag(run_id, "judge_sha256", result["judge_sha256"])
     for key, value in result.get("provenance", {}).items():  # how the scores were computed (ganlab.provenance)
         client.set_tag(run_id, f"provenance.{key}", str(value))
-    headline = {k: v for k, v in numbers.items() if not k.startswith(f"{EVAL_PREFIX}share_")}
-    register_generator(client, run_id, headline, fid_key=EVAL_PREFIX + "fid")
+    return {k: v for k, v in numbers.items() if not k.startswith(f"{EVAL_PREFIX}share_")}
 
 
 def log_report(cfg: Config, page: Path, files: list[Path], run_ids: dict[str, str],

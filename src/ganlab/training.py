@@ -3,37 +3,33 @@ fixed-noise sample grids, a history file for DVC plots, and the trained generato
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
-import sys
 import tempfile
-import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-import imageio.v3 as iio
 import keras
 import numpy as np
 import tensorflow as tf
-from tqdm import tqdm
 
 from ganlab import devices
 from ganlab.atomic import write_json
-from ganlab.checkpoints import Checkpoint, fingerprint, read_checkpoint, restore_checkpoint, save_checkpoint
-from ganlab.config import BEST_GENERATOR, Config, ConfigError, RunSettings, grid_name, run_name
+from ganlab.checkpoints import Checkpoint, fingerprint, read_checkpoint, restore_checkpoint
+from ganlab.config import Config, ConfigError, RunSettings
 from ganlab.data import Dataset, load_prepared, to_unit_range
+from ganlab.epoch_report import EpochPlan, EpochReporter, best_fid, progress_callbacks
 from ganlab.fused_norm import with_keras_layers
 from ganlab.gans.base import GAN
 from ganlab.gans.build import build_gan
-from ganlab.gans.options import DataSpec
-from ganlab.grids import image_grid
+from ganlab.family_settings import DataSpec
 from ganlab.judge import Judge
 from ganlab.model_files import save_model
 from ganlab.plan import step_problem
 from ganlab.streams import stream
 from ganlab.tracking import NullLogger, RunLogger, training_run
+from ganlab.trained_run import classes_in_turn
 from ganlab.training_scores import TrainingScores
 from ganlab.watch import HealthWatch
 
@@ -100,17 +96,6 @@ def fixed_noise(seed: int, count: int, noise_dim: int) -> np.ndarray:
     return stream("grid_noise", seed).standard_normal((count, noise_dim)).astype(np.float32)
 
 
-def sample_grid(gan: GAN, noise: np.ndarray, grid_size: int) -> np.ndarray:
-    grid_noise, labels, columns = gan.grid_inputs(noise, grid_size)
-    return image_grid(gan.generate(grid_noise, labels), columns=columns)
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
 def calibration_batch(settings: RunSettings, num_classes: int, conditional: bool,
                       count: int = 256) -> tuple[np.ndarray, np.ndarray | None]:
     """The fixed noise (and labels, cycling over the classes) that BatchNorm is calibrated on.
@@ -119,113 +104,7 @@ def calibration_batch(settings: RunSettings, num_classes: int, conditional: bool
     with, at a quarter of the cost of 1024 (a generator pass is compute-bound, ~2 ms an image
     here, and this runs every epoch)."""
     noise = stream("calibration_noise", settings.seed).standard_normal((count, settings.noise_dim))
-    return noise.astype(np.float32), (np.arange(count) % num_classes if conditional else None)
-
-
-def best_fid(rows: list[dict]) -> tuple[float, int]:
-    """(lowest fid so far, its epoch); (inf, 0) before any."""
-    scored = [(r["fid"], r["epoch"]) for r in rows if not np.isnan(r.get("fid", np.nan))]
-    return min(scored) if scored else (float("inf"), 0)
-
-
-class StepBar(keras.callbacks.Callback):
-    """A live step bar, for a terminal only (in logs, the per-epoch line is the progress).
-
-    Separate from EpochReporter because a callback with a per-batch hook costs every step: Keras
-    then turns each step's metrics into Python floats before the next step starts, where it
-    otherwise keeps dispatching steps. `async_safe` lets Keras call this one from a worker thread."""
-
-    async_safe = True
-
-    def __init__(self, name: str, steps: int, epochs: int):
-        super().__init__()
-        self.name, self.steps, self.epochs = name, steps, epochs
-        self.bar: tqdm | None = None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.bar = tqdm(total=self.steps, desc=f"{self.name} epoch {epoch + 1}/{self.epochs}", unit="step",
-                        leave=False, file=sys.stderr, dynamic_ncols=True)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.bar.update(batch + 1 - self.bar.n)  # one call may cover several steps (steps_per_call)
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.bar.close()
-
-
-def progress_callbacks(settings: RunSettings, steps: int) -> list[keras.callbacks.Callback]:
-    return [StepBar(run_name(settings.variant, settings.seed), steps, settings.epochs)] if sys.stderr.isatty() else []
-
-
-class EpochReporter(keras.callbacks.Callback):
-    """Per epoch: the health of the losses, the fixed-noise grid, the history row, the
-    checkpoint, the MLflow log, the console line and the run's health, in that order: what is
-    logged is always covered by a checkpoint, and non-finite losses are never kept."""
-
-    def __init__(self, settings: RunSettings, steps: int, images_per_step: int, noise: np.ndarray,
-                 history: list[dict], paths: dict[str, Path], logger: RunLogger, run_fingerprint: str,
-                 scores: TrainingScores | None, calibration: tuple[np.ndarray, np.ndarray | None],
-                 watch: HealthWatch):
-        super().__init__()
-        self.watch = watch
-        self.scores = scores
-        self.calibration = calibration
-        self.settings, self.steps, self.noise, self.logger = settings, steps, noise, logger
-        self.images_per_step = images_per_step
-        self.rows = list(history)
-        self.paths = paths
-        self.fingerprint = run_fingerprint
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        seconds = time.perf_counter() - self.started
-        step = epoch + 1  # MLflow steps and file names count epochs from 1
-        row = {"epoch": step, **{k: float(logs[k]) for k in self.model.metric_names}}
-        self.watch.check_losses(step, row, last_checkpoint=self.rows[-1]["epoch"] if self.rows else 0)
-        row["images_per_sec"] = self.steps * self.images_per_step / seconds
-        row["epoch_seconds"] = seconds
-        # Compute axes: variants compared at equal images seen or seconds, not at equal epochs.
-        row["images_seen"] = step * self.steps * self.images_per_step
-        row["train_seconds"] = seconds + (self.rows[-1].get("train_seconds", 0.0) if self.rows else 0.0)
-        row |= dict.fromkeys(TrainingScores.keys(self.model.conditional), float("nan"))
-        # First: FID, the best-generator copy and the grid all use the sampling generator (the
-        # weight average with `ema`) with inference-mode statistics.
-        self.model.load_average()
-        self.model.calibrate_batchnorm(*self.calibration)
-        if self.scores is not None and (step % self.settings.fid_every == 0 or step == self.settings.epochs):
-            row |= self.scores(self.model)
-            if row["fid"] < best_fid(self.rows)[0]:
-                # Before the checkpoint: a checkpoint never names a best generator not on disk.
-                save_model(self.model.sampler, self.paths["checkpoint"] / BEST_GENERATOR)
-        self.rows.append(row)
-
-        grid = sample_grid(self.model, self.noise, self.settings.grid_size)
-        iio.imwrite(self.paths["samples"] / grid_name(step), grid)
-        write_history(self.paths["history"], self.rows)
-        save_checkpoint(self.paths["checkpoint"], self.model, Checkpoint(
-            epoch=step, run_id=self.logger.run_id, fingerprint=self.fingerprint, history=self.rows,
-            complete=step == self.settings.epochs))
-        self.logger.log_epoch(step, {k: v for k, v in row.items() if k != "epoch"}, grid)
-
-        mean_seconds = float(np.mean([r["epoch_seconds"] for r in self.rows]))
-        eta = mean_seconds * (self.settings.epochs - step)
-        curves = "  ".join(f"{k} {row[k]:.3f}" for k in (*self.model.metric_names, "fid", "recognisable")
-                           if not np.isnan(row[k]))
-        print(f"{run_name(self.settings.variant, self.settings.seed)} epoch {step:>3}/{self.settings.epochs}  {curves}  "
-              f"| {row['images_per_sec']:.0f} img/s  {seconds:.1f}s  ETA {_duration(eta)}", flush=True)
-        if self.watch.check(self.rows):
-            self.model.stop_training = True
-
-
-def write_history(path: Path, rows: list[dict]) -> None:
-    # Every row's columns: a run resumed from an older checkpoint has rows without the new ones.
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, restval="nan")
-        writer.writeheader()
-        writer.writerows(rows)
+    return noise.astype(np.float32), (classes_in_turn(count, num_classes) if conditional else None)
 
 
 def _fresh_dir(path: Path) -> Path:
@@ -310,7 +189,7 @@ def run_fingerprint(cfg: Config, run: Setup) -> str:
     the seed and the epoch only)."""
     settings, options = run.settings.model_dump(), cfg.variant(run.settings.variant).model_dump()
     settings.pop("stop_unhealthy")  # what to do with an unhealthy run, not how to train it
-    if not run.gan.uses_total_steps:
+    if not cfg.variant(run.settings.variant).uses_total_steps:
         settings.pop("epochs"), options.pop("epochs", None)
     return fingerprint({"run": settings, "options": options}, run.facts.get("dataset_sha256") or run.data.source_sha256)
 
@@ -324,20 +203,21 @@ def output_config(cfg: Config, execution: devices.Execution) -> Config:
 def resume_point(cfg: Config, out: Config, run: Setup, run_fingerprint: str) -> Checkpoint | None:
     """The unfinished checkpoint of these settings, restored into the GAN; or None, after
     clearing what an earlier run of this variant left (its grids, its best generator)."""
-    variant, seed = run.settings.variant, run.settings.seed
-    checkpoint = read_checkpoint(cfg.checkpoint_dir(variant, seed))
+    files, written = cfg.trained_run(run.settings.variant, run.settings.seed), out.trained_run(
+        run.settings.variant, run.settings.seed)
+    checkpoint = read_checkpoint(files.checkpoint_dir)
     if resumable(checkpoint, run_fingerprint, run.settings.epochs):
         with run.execution.strategy.scope():
-            restore_checkpoint(cfg.checkpoint_dir(variant, seed), run.gan)
+            restore_checkpoint(files.checkpoint_dir, run.gan)
         how = "training on" if checkpoint.complete else "resuming"
-        print(f"{cfg.run_name(variant, seed)}: {how} after epoch {checkpoint.epoch} from "
-              f"{cfg.checkpoint_dir(variant, seed)}", flush=True)
+        print(f"{files.name}: {how} after epoch {checkpoint.epoch} from {files.checkpoint_dir}", flush=True)
         return checkpoint
-    if checkpoint is not None and checkpoint.epoch < run.settings.epochs and run.gan.uses_total_steps:
-        print(f"{cfg.run_name(variant, seed)}: training afresh, not on from epoch {checkpoint.epoch}: this "
+    if checkpoint is not None and checkpoint.epoch < run.settings.epochs and cfg.variant(
+            run.settings.variant).uses_total_steps:
+        print(f"{files.name}: training afresh, not on from epoch {checkpoint.epoch}: this "
               "variant's schedule spans the total epochs (or another setting changed)", flush=True)
-    _fresh_dir(out.samples_dir(variant, seed))
-    (out.checkpoint_dir(variant, seed) / BEST_GENERATOR).unlink(missing_ok=True)
+    _fresh_dir(written.samples_dir)
+    written.checkpoint_best_generator_file.unlink(missing_ok=True)
     return None
 
 
@@ -354,6 +234,7 @@ def save_generators(out: Config, run: Setup, rows: list[dict], logger: RunLogger
     """The last generator (the weight average with `ema`, and then the raw one too), the best
     one (lowest training FID) and the model card; logged too."""
     variant, seed, settings = run.settings.variant, run.settings.seed, run.settings
+    files = out.trained_run(variant, seed)
     card = {
         "variant": variant, "seed": seed, "family": settings.family, "noise_dim": settings.noise_dim,
         "image_size": run.spec.image_size, "channels": run.spec.channels, "num_classes": run.spec.num_classes,
@@ -362,16 +243,16 @@ def save_generators(out: Config, run: Setup, rows: list[dict], logger: RunLogger
     }
     fid_value, fid_epoch = best_fid(rows)
     if fid_epoch:
-        shutil.copy2(out.checkpoint_dir(variant, seed) / BEST_GENERATOR, out.best_generator_file(variant, seed))
+        shutil.copy2(files.checkpoint_best_generator_file, files.best_generator_file)
         card |= {"best_fid": fid_value, "best_fid_epoch": fid_epoch}
-        logger.log_files([out.best_generator_file(variant, seed)], "best_generator")
-    save_model(run.gan.sampler, out.generator_file(variant, seed))
+        logger.log_files([files.best_generator_file], "best_generator")
+    save_model(run.gan.sampler, files.generator_file)
     if run.gan.averaged_generator is not None:  # `ema`: the average above, the raw weights here
-        save_model(run.gan.generator, out.raw_generator_file(variant, seed))
-    write_json(out.model_card_file(variant, seed), card)
+        save_model(run.gan.generator, files.raw_generator_file)
+    write_json(files.model_card_file, card)
     # Logged in Keras' own layers: the MLflow model loads without this project.
     logger.log_generator(with_keras_layers(run.gan.sampler), card, *example_io(run.gan, noise, settings.grid_size))
-    logger.log_files([out.history_file(variant, seed)])
+    logger.log_files([files.history_file])
 
 
 def summarise(rows: list[dict], run: Setup, run_id: str | None) -> dict:
@@ -397,16 +278,15 @@ def train(cfg: Config, variant: str, seed: int) -> dict:
     out = output_config(cfg, run.execution)
     checkpoint = resume_point(cfg, out, run, fingerprint_)
     first_epoch, history = (checkpoint.epoch, checkpoint.history) if checkpoint else (0, [])
-    for folder in (out.checkpoint_dir(variant, seed), out.training_dir(variant, seed), out.samples_dir(variant, seed)):
+    files = out.trained_run(variant, seed)
+    for folder in (files.checkpoint_dir, files.training_dir, files.samples_dir):
         folder.mkdir(parents=True, exist_ok=True)
-    _fresh_dir(out.model_dir(variant, seed))
+    _fresh_dir(files.model_dir)
     scores = training_scores(cfg, run)
     dataset, _ = make_dataset(run.data, run.images_per_step, seed, run.gan.conditional, first_epoch, settings.epochs,
                               run.gan.batches_per_step, run.execution.replicas)
     noise = fixed_noise(seed, settings.grid_size**2, settings.noise_dim)
-    paths = {"samples": out.samples_dir(variant, seed), "history": out.history_file(variant, seed),
-             "checkpoint": out.checkpoint_dir(variant, seed)}
-    print(f"{cfg.run_name(variant, seed)}: {settings.family}, {len(run.data.y_train)} images of "
+    print(f"{files.name}: {settings.family}, {len(run.data.y_train)} images of "
           f"{run.data.num_classes} classes, {settings.epochs} epochs of {run.steps} steps ({run.images_per_step} "
           f"images a step); {run.execution.describe()}", flush=True)
 
@@ -419,20 +299,20 @@ def train(cfg: Config, variant: str, seed: int) -> dict:
               if run.execution.is_chief else nullcontext(NullLogger()))
     with logged as logger:
         if checkpoint:
-            logger.catch_up(history, paths["samples"])
+            logger.catch_up(history, files)
         options = cfg.variant(variant)
-        watch = HealthWatch(cfg.run_name(variant, seed), (options.d_lr, options.g_lr), settings.stop_unhealthy,
+        watch = HealthWatch(files.name, (options.d_lr, options.g_lr), settings.stop_unhealthy,
                             tag=logger.set_tag)
-        reporter = EpochReporter(settings, run.steps, run.images_per_step, noise, history, paths, logger,
-                                 fingerprint_, scores, calibration_batch(settings, run.data.num_classes,
-                                                                      run.gan.conditional), watch)
+        plan = EpochPlan(settings, run.steps, run.images_per_step, noise,
+                         calibration_batch(settings, run.data.num_classes, run.gan.conditional), files, fingerprint_)
+        reporter = EpochReporter(plan, history, logger, scores, watch)
         run.gan.fit(dataset, epochs=settings.epochs, initial_epoch=first_epoch, steps_per_epoch=run.steps,
                     verbose=0, shuffle=False,  # the order is epoch_order()
                     callbacks=[*progress_callbacks(settings, run.steps), reporter])
         save_generators(out, run, reporter.rows, logger, noise)
 
     summary = summarise(reporter.rows, run, logger.run_id) | watch.summary()
-    write_json(out.summary_file(variant, seed), summary)
+    write_json(files.summary_file, summary)
     if out is not cfg:
         shutil.rmtree(out.root, ignore_errors=True)
     return summary

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ganlab.config import RunSettings, run_name
+from ganlab.config import RunSettings
+from ganlab.trained_run import classes_in_turn, run_name
 from ganlab.data import Dataset, to_unit_range
 from ganlab.gans.base import GAN
 from ganlab.judge import Judge
@@ -28,7 +29,7 @@ class TrainingScores:
         self.real_feats, _ = judge(to_unit_range(data.x_train[pick]))
         self.noise = stream("training_fid_noise", settings.seed).standard_normal((count, settings.noise_dim))
         self.noise = self.noise.astype(np.float32)
-        self.labels = np.arange(count) % data.num_classes
+        self.labels = classes_in_turn(count, data.num_classes)
 
     @staticmethod
     def keys(conditional: bool) -> tuple[str, ...]:
@@ -37,10 +38,7 @@ class TrainingScores:
 
     def __call__(self, gan: GAN) -> dict[str, float]:
         labels = self.labels if gan.conditional else None
-        images = np.concatenate([
-            gan.generate(self.noise[i:i + 500], None if labels is None else labels[i:i + 500])
-            for i in range(0, len(self.noise), 500)
-        ])
+        images = gan.generate(self.noise, labels)
         if not np.isfinite(images).all():  # finite losses, NaN images: nothing to score
             raise TrainingDiverged(f"{self.run}: the generator makes NaN or infinite images although its losses "
                                    "are finite: its training diverged; lower the learning rate in params.yaml")

@@ -33,7 +33,7 @@ def last_repro_split(cfg: Config) -> dict | None:
     steps = 0.0
     for variant in cfg.variants:
         for seed in cfg.seeds:
-            summary, stage = cfg.summary_file(variant, seed), f"train@{variant}-{seed}"
+            summary, stage = cfg.trained_run(variant, seed).summary_file, f"train@{variant}-{seed}"
             # steps of a stage without a timing would count against the other stages' time
             if summary.is_file() and stage in last:
                 train_seconds = json.loads(summary.read_text())["train_seconds"]

@@ -90,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             raise ConfigError(f"no bfloat16 check for {', '.join(unknown)}: name any of {', '.join(FAMILIES)} "
                               "(smoothed and noised are the DCGAN's networks: dcgan checks them)")
-        missing = [str(cfg.history_file(f, s)) for f in args.families for s in cfg.seeds
-                   if not cfg.history_file(f, s).is_file()]
+        missing = [str(cfg.trained_run(f, s).history_file) for f in args.families for s in cfg.seeds
+                   if not cfg.trained_run(f, s).history_file.is_file()]
         if missing:
             raise ConfigError(f"the default's runs are missing ({missing[0]}, ...): run `make repro` first")
     except ConfigError as exc:
@@ -106,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         sides = {"float32": {}, "mixed_bfloat16": {}}
         for seed in cfg.seeds:
             # the default's own run is one side (`auto` chose its precision); a sweep point the other
-            ran_in = json.loads(cfg.summary_file(family, seed).read_text()).get("precision", "float32")
-            sides[ran_in][seed] = read_history(cfg.history_file(family, seed))
+            ran_in = json.loads(cfg.trained_run(family, seed).summary_file.read_text()).get("precision", "float32")
+            sides[ran_in][seed] = read_history(cfg.trained_run(family, seed).history_file)
             point = f"{family}_{'fp32' if ran_in == 'mixed_bfloat16' else 'bf16'}@{seed}"
             print(f"bench-precision: {point} ...", flush=True)
             other = "float32" if ran_in == "mixed_bfloat16" else "mixed_bfloat16"

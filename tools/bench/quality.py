@@ -76,7 +76,7 @@ def default_runs(cfg, noise_fid: float) -> list[dict]:
         family = cfg.variant(variant).family
         target = family_target(family, noise_fid)
         for seed in cfg.seeds:
-            path = cfg.history_file(variant, seed)
+            path = cfg.trained_run(variant, seed).history_file
             if path.is_file():
                 seconds, reached = time_to_quality(read_history(path), target)
                 runs.append({"variant": variant, "seed": seed, "target_fid": round(target, 1),

@@ -26,7 +26,8 @@ from ganlab.checkpoints import Checkpoint, save_checkpoint
 from ganlab.config import Config, load_config
 from ganlab.data import Dataset, load_prepared, save_prepared
 from ganlab.gans.base import GAN
-from ganlab.training import calibration_batch, fixed_noise, sample_grid
+from ganlab.epoch_report import sample_grid
+from ganlab.training import calibration_batch, fixed_noise
 from ganlab.training_scores import TrainingScores
 
 ROUNDS = 2  # each: the project then the reference, or the other way round (alternating)
@@ -79,7 +80,7 @@ def run_worker(mode: str, params: Path, variant: str) -> dict:
 
 def stage_images_per_second(cfg: Config, variant: str) -> float | None:
     """The last train stage's median img/s over its epochs after the first (its history.csv)."""
-    path = cfg.history_file(variant, cfg.seeds[0])
+    path = cfg.trained_run(variant, cfg.seeds[0]).history_file
     if not path.is_file():
         return None
     with open(path, newline="") as fh:

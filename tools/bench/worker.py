@@ -29,7 +29,7 @@ def project(params: Path, variant: str) -> dict:
 
     cfg = load_config(params)
     summary = train(cfg, variant, cfg.seeds[0])
-    with open(cfg.history_file(variant, cfg.seeds[0]), newline="") as fh:
+    with open(cfg.trained_run(variant, cfg.seeds[0]).history_file, newline="") as fh:
         rows = list(csv.DictReader(fh))
     return {"epoch_seconds": [float(r["epoch_seconds"]) for r in rows], "epochs": summary["epochs"]}
 

@@ -117,8 +117,8 @@ def run_point(name: str, params_file: Path) -> Path:
     started = time.time()
     summary = train(cfg, base, seed)
     summary["wall_minutes"] = round((time.time() - started) / 60, 2)
-    shutil.copy2(cfg.history_file(base, seed), out / "history.csv")
-    shutil.copytree(cfg.samples_dir(base, seed), out / "samples", dirs_exist_ok=True)
+    shutil.copy2(cfg.trained_run(base, seed).history_file, out / "history.csv")
+    shutil.copytree(cfg.trained_run(base, seed).samples_dir, out / "samples", dirs_exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     shutil.rmtree(project / "checkpoints", ignore_errors=True)
     return out

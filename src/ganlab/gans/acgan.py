@@ -18,19 +18,17 @@ from keras import ops
 
 from ganlab.data import DataError
 from ganlab.gans.base import GAN, MINIMAX_METRICS, discriminator_network
-from ganlab.gans.options import ACGANVariant, DataSpec
+from ganlab.family_settings import ACGANVariant, DataSpec
 from ganlab.losses import (auxiliary_class_loss, class_accuracy, discriminator_accuracy, discriminator_saturation,
-                           minimax_discriminator_loss, minimax_generator_loss)
+                           minimax_discriminator_loss, modified_generator_loss)
 from ganlab.models import acgan_discriminator, acgan_generator
 
 
 class ACGAN(GAN):
     metric_names = (*MINIMAX_METRICS, "class_acc_real", "class_acc_fake")
-    conditional = True
 
-    def __init__(self, *args, options: ACGANVariant, num_classes: int, **kwargs):
+    def __init__(self, *args, num_classes: int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.options = options
         self.num_classes = num_classes
 
     def one_hot(self, labels):
@@ -49,7 +47,7 @@ class ACGAN(GAN):
             fake_class_loss = auxiliary_class_loss(fake_labels, fake_class)
             d_loss = (minimax_discriminator_loss(real_source, fake_source)
                       + auxiliary_class_loss(labels, real_class) + fake_class_loss + penalty)
-            g_loss = minimax_generator_loss(fake_source) + fake_class_loss
+            g_loss = modified_generator_loss(fake_source) + fake_class_loss
             d_target = self.gradient_loss(d_loss, self.d_optimizer)
             g_target = self.gradient_loss(g_loss, self.g_optimizer)
         d_grads = d_tape.gradient(d_target, self.discriminator.trainable_weights)

@@ -9,7 +9,9 @@ import tensorflow as tf
 
 from ganlab.augment import diff_augment
 from ganlab.losses import r1_penalty
+from ganlab.family_settings import VariantSettings
 from ganlab.models import spectrally_normalised
+from ganlab.trained_run import Generator
 
 # g_grad_norm: the norm of G's gradient, every family's (the Wasserstein loss's claim is about it).
 SHARED_METRICS = ("g_loss", "d_loss", "d_acc_real", "d_acc_fake", "g_grad_norm")
@@ -26,14 +28,15 @@ class GAN(keras.Model):
 
     # The curves every variant logs per epoch (step = epoch), in this order; families add theirs.
     metric_names: tuple[str, ...] = SHARED_METRICS
-    # Conditional families (AC-GAN) set this: batches are (images, labels), grids are per class.
-    conditional: bool = False
-    # Real batches one train_step consumes: a WGAN's critic takes n_critic of them per G step.
-    batches_per_step: int = 1
+    # Conditional families (AC-GAN) set this: the classes their generator is asked for.
+    num_classes: int = 0
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, noise_dim: int, seed: int,
-                 total_steps: int = 1, **kwargs):
+                 options: VariantSettings, total_steps: int = 1, **kwargs):
         super().__init__(**kwargs)
+        # The variant's settings: every option the base class applies (DiffAugment, R1) reads
+        # them here, so a family cannot leave them out.
+        self.options = options
         self.generator = generator
         self.averaged_generator = None  # see compile
         self.discriminator = discriminator
@@ -57,10 +60,14 @@ class GAN(keras.Model):
             self.averaged_generator.set_weights(self.generator.get_weights())
 
     @property
-    def uses_total_steps(self) -> bool:
-        """Whether a train step depends on the total steps (a schedule over the training): then
-        a run cannot be extended to more epochs, only trained afresh."""
-        return False
+    def conditional(self) -> bool:
+        """Batches are (images, labels) and grids are per class: a fact of the settings."""
+        return self.options.conditional
+
+    @property
+    def batches_per_step(self) -> int:
+        """Real batches one train_step consumes (a WGAN's critic takes n_critic per G step)."""
+        return self.options.batches_per_step
 
     @property
     def sampler(self) -> keras.Model:
@@ -113,7 +120,7 @@ class GAN(keras.Model):
         """DiffAugment (ganlab.augment) of a batch D is about to see, with the variant's policy
         (`diffaugment`); the batch itself without one. Its random draws come from the
         stabilisers' stream, each image its own (sliced per replica like every other draw)."""
-        policy = getattr(getattr(self, "options", None), "diffaugment", ())
+        policy = self.options.diffaugment
         if not policy:
             return images
         batch = tf.shape(images)[0]
@@ -127,7 +134,7 @@ class GAN(keras.Model):
     def real_scores(self, real):
         """D's outputs on the real batch it sees, and the R1 penalty on them (the option `r1`,
         ganlab.losses.r1_penalty, on the real/fake output); a penalty of 0 without it."""
-        weight = getattr(getattr(self, "options", None), "r1", 0.0)
+        weight = self.options.r1
         if not weight:
             return self.discriminator(real, training=True), 0.0
         with tf.GradientTape() as tape:
@@ -175,9 +182,14 @@ class GAN(keras.Model):
         """What the generator takes for this noise (and labels, for conditional families)."""
         return noise
 
+    def as_generator(self) -> Generator:
+        """The sampling network as a trained run's generator is loaded: (noise, labels) -> images."""
+        return Generator(self.sampler, self.noise_dim,
+                         [str(c) for c in range(self.num_classes)] if self.conditional else None)
+
     def generate(self, noise: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """Images in [-1, 1] for the given noise (and labels, for conditional families)."""
-        return keras.ops.convert_to_numpy(self.sampler(self.generator_inputs(noise, labels), training=False))
+        return self.as_generator()(noise, labels)
 
     def calibrate_batchnorm(self, noise: np.ndarray, labels: np.ndarray | None = None) -> None:
         """Precise BatchNorm: set the generator's moving statistics to those of one large fixed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from ganlab.gans.options import DataSpec
+from ganlab.family_settings import DataSpec
 
 
 def build_gan(options, data: DataSpec, noise_dim: int, seed: int, total_steps: int = 1):

@@ -11,9 +11,9 @@ import keras
 import tensorflow as tf
 
 from ganlab.gans.base import GAN, MINIMAX_METRICS, discriminator_network
-from ganlab.gans.options import DataSpec, DCGANVariant
+from ganlab.family_settings import DataSpec, DCGANVariant
 from ganlab.losses import (discriminator_accuracy, discriminator_saturation, minimax_discriminator_loss,
-                           minimax_generator_loss)
+                           modified_generator_loss)
 from ganlab.models import dcgan_discriminator, dcgan_generator
 
 
@@ -23,10 +23,6 @@ class DCGAN(GAN):
     real_target = 1.0
     fake_target = 0.0
     generator_target = 1.0
-
-    def __init__(self, *args, options: DCGANVariant, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.options = options
 
     def discriminator_inputs(self, real, fake):
         """What D sees of a real and a fake batch (the identity here)."""
@@ -41,7 +37,7 @@ class DCGAN(GAN):
             real_logits, penalty = self.real_scores(seen_real)
             fake_logits = self.discriminator(seen_fake, training=True)
             d_loss = minimax_discriminator_loss(real_logits, fake_logits, self.real_target, self.fake_target) + penalty
-            g_loss = minimax_generator_loss(fake_logits, self.generator_target)
+            g_loss = modified_generator_loss(fake_logits, self.generator_target)
             d_target = self.gradient_loss(d_loss, self.d_optimizer)
             g_target = self.gradient_loss(g_loss, self.g_optimizer)
         d_grads = d_tape.gradient(d_target, self.discriminator.trainable_weights)

@@ -14,7 +14,7 @@ from keras import ops
 
 from ganlab.gans.base import GAN
 from ganlab.gans.dcgan import DCGAN, build_dcgan
-from ganlab.gans.options import DataSpec, NoisedVariant
+from ganlab.family_settings import DataSpec, NoisedVariant
 
 
 class NoisedDCGAN(DCGAN):
@@ -23,10 +23,6 @@ class NoisedDCGAN(DCGAN):
         self.max_std = options.max_std
         self.noise_fake = options.apply_to == "both"
         self.decay = options.decay
-
-    @property
-    def uses_total_steps(self) -> bool:
-        return self.decay
 
     def noise_scale(self):
         """max_std now: constant, or falling linearly from max_std to 0 over the training."""

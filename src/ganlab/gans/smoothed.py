@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ganlab.gans.base import GAN
 from ganlab.gans.dcgan import DCGAN, build_dcgan
-from ganlab.gans.options import DataSpec, SmoothedVariant
+from ganlab.family_settings import DataSpec, SmoothedVariant
 
 
 class SmoothedDCGAN(DCGAN):

@@ -19,7 +19,7 @@ import tensorflow as tf
 from keras import ops
 
 from ganlab.gans.base import SHARED_METRICS, GAN, discriminator_network
-from ganlab.gans.options import DataSpec, WGANGPVariant, WGANVariant
+from ganlab.family_settings import DataSpec, WGANGPVariant, WGANVariant
 from ganlab.losses import critic_accuracy, wasserstein_critic_loss, wasserstein_generator_loss
 from ganlab.models import dcgan_discriminator, dcgan_generator
 
@@ -28,10 +28,8 @@ class WGAN(GAN):
     metric_names = (*SHARED_METRICS, "wasserstein")
 
     def __init__(self, *args, options: WGANVariant | WGANGPVariant, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.options = options
+        super().__init__(*args, options=options, **kwargs)
         self.n_critic = options.n_critic
-        self.batches_per_step = options.batches_per_step
 
     def critic_loss(self, real, fake, real_scores, fake_scores):
         return wasserstein_critic_loss(real_scores, fake_scores)

@@ -10,7 +10,7 @@ import keras
 import tensorflow as tf
 
 from ganlab.gans.base import GAN
-from ganlab.gans.options import DataSpec, WGANGPVariant
+from ganlab.family_settings import DataSpec, WGANGPVariant
 from ganlab.gans.wgan import WGAN, build_wgan
 from ganlab.losses import gradient_penalty, wasserstein_critic_loss
 

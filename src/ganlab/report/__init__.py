@@ -14,12 +14,13 @@ import numpy as np
 from ganlab import claims, health
 from ganlab.atomic import write_text
 from ganlab.claims import BASELINE, STABILISERS
-from ganlab.config import GRID_GLOB, Config, run_name
+from ganlab.config import Config
 from ganlab.data import Dataset, load_prepared
 from ganlab.report import figures, forest, many_seeds, side_by_side
 from ganlab.report.page import Section, html_results_table, provenance_block, render_page, write_page
-from ganlab.results import METRICS, nearest_pairs_file
+from ganlab.metric_table import METRICS
 from ganlab.stats import mean_interval
+from ganlab.trained_run import run_name
 # The final-metrics figure's panels: every headline metric that every variant has.
 FINAL_METRICS = {m.key: m.label + (" (lower is better)" if m.lower_is_better else "")
                  for m in METRICS if m.key != "class_accuracy"}
@@ -135,7 +136,7 @@ def further_dcgans(cfg: Config) -> dict[str, str]:
 
 
 def _model_cards(cfg: Config, seed: int) -> dict[str, dict]:
-    return {v: json.loads(cfg.model_card_file(v, seed).read_text()) for v in cfg.variants}
+    return {v: cfg.trained_run(v, seed).card() for v in cfg.variants}
 
 
 @dataclass
@@ -161,10 +162,10 @@ def read_inputs(cfg: Config) -> Inputs:
                          "run `dvc repro evaluate` first")
     cards = _model_cards(cfg, first)
     by_seed = json.loads(cfg.evaluation_by_seed_file.read_text())["runs"]
-    all_grids = {v: {s: sorted(cfg.samples_dir(v, s).glob(GRID_GLOB)) for s in seeds} for v in cfg.variants}
+    all_grids = {v: {s: cfg.trained_run(v, s).grids() for s in seeds} for v in cfg.variants}
     return Inputs(
         data=load_prepared(cfg.prepared_dataset), seeds=seeds,
-        histories={v: [read_history(cfg.history_file(v, s)) for s in seeds] for v in cfg.variants},
+        histories={v: [read_history(cfg.trained_run(v, s).history_file) for s in seeds] for v in cfg.variants},
         evaluation=evaluation,
         scores={v: [by_seed[v][str(s)] for s in seeds] for v in cfg.variants},
         grids={v: by_seed[first] for v, by_seed in all_grids.items()},
@@ -204,7 +205,7 @@ def draw_figures(cfg: Config, inputs: Inputs, spread: dict) -> dict[str, Path]:
         "memorisation": figures.memorisation(
             {v: [run["nearest_train"]["quantiles"] for run in runs] for v, runs in inputs.scores.items()},
             evaluation["references"]["real_test"]["nearest_train"]["quantiles"],
-            {v: nearest_pairs_file(cfg.score_file(v, inputs.seeds[0])) for v in cfg.variants},
+            {v: cfg.trained_run(v, inputs.seeds[0]).nearest_pairs_file for v in cfg.variants},
             out / "memorisation.png"),
         "metrics": figures.final_metrics(bars, evaluation["references"], FINAL_METRICS, out / "final_metrics.png"),
     }
@@ -323,10 +324,10 @@ def build_report(cfg: Config) -> Report:
                                                    sections(cfg, inputs, written, animations, answers, frames),
                                                    cfg.report_page.parent))
     by_seed = json.loads(cfg.evaluation_by_seed_file.read_text())["runs"]
-    run_ids = {cfg.run_name(v, int(s)): r["mlflow_run_id"] for v, runs in by_seed.items() for s, r in runs.items()
+    run_ids = {run_name(v, int(s)): r["mlflow_run_id"] for v, runs in by_seed.items() for s, r in runs.items()
                if r.get("mlflow_run_id")}
     headline = {f"{k}.{v}": values[k] for v, values in evaluation["variants"].items() for k in ("fid", "kid")}
     copied = [p for by_seed in frames.values() for grids in by_seed.values() for p in grids]
     return Report(page, [curves, cfg.claims_file, *written.values(), *(p for a in animations.values() for p in a)],
                   copied,
-                  {cfg.run_name(v, first): a for v, a in animations.items()}, run_ids, headline)
+                  {run_name(v, first): a for v, a in animations.items()}, run_ids, headline)

@@ -270,7 +270,7 @@ def memorisation(quantiles: dict[str, list[list[float]]], reference: list[float]
     features), per variant (mean over seeds), against real test images (dashed): a curve left of
     the dashed one sits closer to the training set than unseen real images do. Right: each
     variant's closest samples (top) above their nearest training images."""
-    from ganlab.results import NEAREST_QUANTILES
+    from ganlab.metric_table import NEAREST_QUANTILES
 
     with plt.rc_context(STYLE):
         fig = plt.figure(figsize=(10, max(3.2, 1.25 * len(pairs) + 0.8)), layout="constrained")

@@ -8,7 +8,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ganlab.results import METRICS, format_cell, health_note
+from ganlab.metric_table import METRICS, format_cell
+
+from ganlab.results import health_note
 
 
 

@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ganlab.config import run_name
+from ganlab.trained_run import run_name
 
 FRAMES_DIR = "epochs"  # under the figures folder
 

@@ -9,7 +9,6 @@ import json
 import time
 from dataclasses import dataclass
 
-import keras
 import numpy as np
 from scipy.spatial.distance import cdist
 
@@ -22,8 +21,9 @@ from ganlab.metrics import (class_shares, classifier_score, density_coverage, fr
                             kernel_distance, label_accuracy, precision_recall, recognisable, share_entropy)
 from ganlab.plan import evaluate_samples
 from ganlab.grids import image_grid
-from ganlab.results import HEADLINE, NEAREST_PAIRS, NEAREST_QUANTILES, nearest_pairs_file
+from ganlab.metric_table import HEADLINE, NEAREST_PAIRS, NEAREST_QUANTILES
 from ganlab.streams import stream
+from ganlab.trained_run import Generator
 
 
 def score(cfg: Config, real_feats: np.ndarray, feats: np.ndarray, probs: np.ndarray,
@@ -42,16 +42,11 @@ def score(cfg: Config, real_feats: np.ndarray, feats: np.ndarray, probs: np.ndar
     }
 
 
-def generate(generator: keras.Model, card: dict, count: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+def generate(generator: Generator, count: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
     """count samples from fixed noise; a conditional generator gets the classes in turn."""
-    noise = stream("evaluation_noise", seed).standard_normal((count, card["noise_dim"])).astype(np.float32)
-    labels = np.arange(count) % card["num_classes"] if card["conditional"] else None
-    images = []
-    for start in range(0, count, 500):
-        z = noise[start:start + 500]
-        inputs = [z, np.eye(card["num_classes"], dtype=np.float32)[labels[start:start + 500]]] if labels is not None else z
-        images.append(keras.ops.convert_to_numpy(generator(inputs, training=False)))
-    return np.concatenate(images), labels
+    noise = stream("evaluation_noise", seed).standard_normal((count, generator.noise_dim)).astype(np.float32)
+    labels = generator.classes_in_turn(count)
+    return generator(noise, labels), labels
 
 
 @dataclass
@@ -126,17 +121,17 @@ def evaluate_run(cfg: Config, variant: str, seed: int) -> dict:
     data = load_prepared(cfg.prepared_dataset)
     judge, judge_facts = _load_judge(cfg)
     real = real_reference(cfg, data, judge)
-    card = json.loads(cfg.model_card_file(variant, seed).read_text())
-    generator = keras.models.load_model(cfg.generator_file(variant, seed))
-    images, labels = generate(generator, card, real.samples, cfg.seed)
+    run = cfg.trained_run(variant, seed)
+    card, generator = run.card(), run.load_generator()
+    images, labels = generate(generator, real.samples, cfg.seed)
     if not np.isfinite(images).all():
-        raise ConfigError(f"{cfg.run_name(variant, seed)}: its generator makes NaN or infinite images (its training "
+        raise ConfigError(f"{run.name}: its generator makes NaN or infinite images (its training "
                           "diverged: see its summary.json's health); retrain it with a lower learning rate")
     feats, probs = judge(images)
     result = score(cfg, real.feats, feats, probs, data.class_names)
     train_images = to_unit_range(data.x_train)
     result["nearest_train"], distances, index = nearest_train(judge(train_images)[0], feats)
-    write_nearest_pairs(images, train_images, distances, index, nearest_pairs_file(cfg.score_file(variant, seed)))
+    write_nearest_pairs(images, train_images, distances, index, run.nearest_pairs_file)
     if labels is not None:
         result["class_accuracy"] = label_accuracy(labels, probs.argmax(axis=1))
         # Classes with fewer than two images on either side have no covariance: left out.
@@ -151,9 +146,9 @@ def evaluate_run(cfg: Config, variant: str, seed: int) -> dict:
     result["judge_sha256"] = judge_facts["sha256"]
     result["provenance"] = provenance.card(
         judge_facts, real.samples, len(images), cfg.root, cfg.seed,
-        **provenance.run_facts(generator, cfg.raw_generator_file(variant, seed), card["epochs"], seed))
+        **provenance.run_facts(generator.model, run.raw_generator_file, card["epochs"], seed))
     result["seconds"] = round(time.perf_counter() - started, 1)
-    print(_headline(cfg.run_name(variant, seed), result), flush=True)
+    print(_headline(run.name, result), flush=True)
     return result
 
 

@@ -73,6 +73,12 @@ class VariantSettings(Strict):
         return False
 
     @property
+    def uses_total_steps(self) -> bool:
+        """Whether a train step depends on the total steps (a schedule over the training): then
+        a run cannot be extended to more epochs, only trained afresh."""
+        return False
+
+    @property
     def d_lr(self) -> float:
         """The discriminator's (critic's) learning rate."""
         return self.d_learning_rate or self.learning_rate
@@ -121,6 +127,10 @@ class NoisedVariant(DCGANVariant):
     max_std: Annotated[float, Field(ge=0)] = 0.1
     apply_to: Literal["both", "real"] = "both"  # "real" is the study's form
     decay: bool = False  # scale max_std linearly from 1x to 0x over the training
+
+    @property
+    def uses_total_steps(self) -> bool:
+        return self.decay
 
 
 @family

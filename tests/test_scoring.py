@@ -10,7 +10,8 @@ import pytest
 from conftest import tiny_params
 from ganlab.config import config_from_dict
 from ganlab.data import prepare, to_unit_range
-from ganlab.results import RESULTS_END, RESULTS_START, computed_as, results_table, splice_results
+from ganlab.readme_splice import RESULTS_END, RESULTS_START, splice_results
+from ganlab.results import computed_as, results_table
 from ganlab.metrics import frechet_distance
 
 
@@ -57,7 +58,7 @@ def test_readme_section_is_replaced_and_nothing_else():
 
 
 def test_nearest_neighbours_finds_each_querys_closest_pool_point():
-    from ganlab.evaluation import nearest_neighbours
+    from ganlab.scoring import nearest_neighbours
 
     pool = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 5.0]])
     queries = np.array([[9.0, 0.0], [0.0, 4.0], [0.0, 0.0]])
@@ -73,9 +74,9 @@ def test_the_results_say_which_variants_computed_in_which_precision(params, tmp_
     precision = {"dcgan": "mixed_bfloat16", "acgan": "float32", "wgan": "float32"}
     for variant in cfg.variants:
         for seed in cfg.seeds:
-            cfg.summary_file(variant, seed).parent.mkdir(parents=True)
-            cfg.summary_file(variant, seed).write_text(json.dumps({"precision": precision[variant], "cpu": "Xeon"}))
+            cfg.trained_run(variant, seed).summary_file.parent.mkdir(parents=True)
+            cfg.trained_run(variant, seed).summary_file.write_text(json.dumps({"precision": precision[variant], "cpu": "Xeon"}))
     assert computed_as(cfg) == ["float32 (acgan, wgan) on Xeon", "mixed_bfloat16 (dcgan) on Xeon"]
     for seed in cfg.seeds:  # one precision for all: no names
-        cfg.summary_file("dcgan", seed).write_text(json.dumps({"precision": "float32", "cpu": "Xeon"}))
+        cfg.trained_run("dcgan", seed).summary_file.write_text(json.dumps({"precision": "float32", "cpu": "Xeon"}))
     assert computed_as(cfg) == ["float32 on Xeon"]
