@@ -8,6 +8,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
+from conftest import REPO
 from ganlab.results import aggregate
 from ganlab.report import equal_compute, equal_compute_text, fid_at
 from ganlab.report.figures import accuracy_gap_spread, progress_animation
@@ -166,3 +167,23 @@ def test_a_preview_says_so_in_its_title_and_first_lines_and_the_default_page_is_
     assert title == "GAN lab report (preview)"
     assert intro.startswith("<strong>This is a preview</strong>") and "not the study's" in intro
     assert intro.endswith("What the pipeline measured.")
+
+
+def test_the_page_prose_file_fills_every_block_the_report_uses(tmp_path):
+    import re
+
+    from ganlab.report import prose
+
+    source = "\n".join(p.read_text() for p in (REPO / "src" / "ganlab" / "report").glob("*.py"))
+    used = set(re.findall(r'prose\.text\("([a-z_]+)"', source)) | set(re.findall(r'section\("([a-z_]+)"', source))
+    assert used and used <= set(prose.blocks())  # a block renamed on one side only fails here
+    assert prose.title("claims") == "The study's claims" and prose.title("intro") == ""
+    # lines join with one space; HTML stays as written; a missing value is an error, not a blank
+    assert prose.text("data", images=10, classes=2, names="a, b") == "10 training images of 2 classes: a, b."
+    assert "(<code>make claims</code>," in prose.text("many_seeds")
+    with pytest.raises(KeyError):
+        prose.text("data", images=10)
+    broken = tmp_path / "prose.txt"
+    broken.write_text("[a] A\ntext\n[a] again\n")
+    with pytest.raises(ValueError, match="defined twice"):
+        prose.blocks(broken)

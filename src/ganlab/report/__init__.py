@@ -16,7 +16,7 @@ from ganlab.atomic import write_text
 from ganlab.claims import BASELINE, STABILISERS
 from ganlab.config import Config
 from ganlab.data import Dataset, load_prepared
-from ganlab.report import figures, forest, many_seeds, side_by_side
+from ganlab.report import figures, forest, many_seeds, prose, side_by_side
 from ganlab.report.page import Section, html_results_table, provenance_block, render_page, write_page
 from ganlab.metric_table import METRICS
 from ganlab.stats import mean_interval
@@ -89,8 +89,7 @@ def equal_compute_text(histories: figures.Histories) -> str:
     for v in ranked:
         mean, half = mean_interval(fids[v])
         cells.append(f"{html.escape(v)} {mean:.1f}" + (f" &plusmn; {half:.1f}" if half is not None else ""))
-    return (f" Ranked at equal compute, by the in-training FID at {reach:,.0f} images seen (the most every "
-            f"variant saw; linear between scored epochs): " + ", ".join(cells) + ".")
+    return " " + prose.text("equal_compute", reach=f"{reach:,.0f}", cells=", ".join(cells))
 
 
 def cas_text(evaluation: dict) -> str:
@@ -100,10 +99,7 @@ def cas_text(evaluation: dict) -> str:
     if not conditional or reference is None:
         return ""
     values = ", ".join(f"{html.escape(v)} {c:.3f}" for v, c in conditional.items())
-    return (f" CAS (the judge's architecture trained on a variant's labelled samples, tested on real test images): "
-            f"{values}, against {reference:.3f} for as many real images; near it, the samples teach the classes "
-            "as real data does, while a high class accuracy with a low CAS means classes the judge likes but a "
-            "classifier cannot learn from.")
+    return " " + prose.text("cas", values=values, reference=f"{reference:.3f}")
 
 
 def memorisation_text(scores: dict[str, list[dict]], reference: dict) -> str:
@@ -116,9 +112,8 @@ def memorisation_text(scores: dict[str, list[dict]], reference: dict) -> str:
         return ", ".join(f"{html.escape(v)} {medians[v]:.2f}" for v in names) or "none"
 
     closer = [v for v in medians if medians[v] < test]
-    return (f"Median distance to the nearest training image: real test images {test:.2f}. Samples that sit "
-            f"closer to the training set than test images do (look for copies): {listed(closer)}. Farther (no "
-            f"sign of copying): {listed([v for v in medians if v not in closer])}.")
+    return prose.text("memorisation_verdict", test=f"{test:.2f}", closer=listed(closer),
+                      farther=listed([v for v in medians if v not in closer]))
 
 
 def further_dcgans(cfg: Config) -> dict[str, str]:
@@ -218,55 +213,33 @@ def sections(cfg: Config, inputs: Inputs, written: dict[str, Path], animations: 
         return "<ul>" + "".join(a.html() for a in answers if not topics or a.topic in topics) + "</ul>"
 
     rule = claims.markdown([], len(inputs.seeds)).strip()
+
+    def section(key: str, figures_: list[Path] | tuple = (), extra: list[Path] | tuple = (), html_block: str = "",
+                **values) -> Section:
+        return Section(prose.title(key), prose.text(key, **values), list(figures_), list(extra), html_block=html_block)
+
+    many = many_seeds.html_block(cfg.root, cfg.report_page.parent)
     return [
-        Section("The study's claims", html.escape(rule) + " The figure shows what each verdict rests on: the "
-                "per-seed values (dots; for a comparison, each seed's paired difference), the 95 % interval (bar) "
-                "and the line it is read against (dashed).", [written["claims"]] if written.get("claims") else [],
-                html_block=listed()),
-        *([Section("The claims on many seeds", "The DCGAN family (dcgan, smoothed, noised) trained on more "
-                   "seeds in two regimes (<code>make claims</code>, profiles/claims/, 10 epochs a run), so that "
-                   "claims (a) and (d) get intervals narrow enough to decide them.", html_block=many)]
-          if (many := many_seeds.html_block(cfg.root, cfg.report_page.parent)) else []),
-        Section("The data", f"{len(data.y_train)} training images of {len(data.class_names)} classes: "
-                + html.escape(", ".join(data.class_names)) + ".", [written["data"]]),
-        Section("Samples after the last epoch", "Each variant's fixed-noise grid after its last epoch (seed "
-                f"{first}); AC-GAN's has one column per class.", [written["grids"]]),
-        Section("Side by side, epoch by epoch", "Every variant's fixed-noise grid at the same epoch: move the "
-                "slider (or open the page at <code>#epoch=N</code>). One row per training seed; a variant that "
-                "trained fewer epochs shows its last grid.",
-                html_block=side_by_side.html_block(frames, cfg.report_page.parent, flagged_runs(inputs.scores, inputs.seeds))),
-        Section("Discriminator accuracy", "Accuracy on real and on generated images per epoch. For the WGAN "
-                "critics: the share of real (fake) images scored above (below) the batch's mean fake (real) "
-                "score.", [written["accuracy"]]),
-        Section("Losses", "Generator and discriminator (critic) loss per epoch; the Wasserstein critics' loss "
-                "is the negative Wasserstein estimate.", [written["losses"]]),
-        Section("With and without the stabilisers", "Claim (a) of the study: label smoothing and instance "
-                "noise narrow the band of D's accuracy and steady the losses.", [written["stabilisers"]],
-                html_block=listed(claims.STABILISED)),
-        Section("Vanishing gradients", "Claim (b): the Wasserstein loss keeps the generator's gradient from "
-                "vanishing. The norm of G's gradient (of its own loss, each family's scale) per epoch, and how "
-                "often D is sure a fake is fake.", [written["gradients"]], html_block=listed(claims.GRADIENTS)),
-        Section("Mode coverage", "Claims (c) and (d): AC-GAN makes the class it is asked for, and which "
-                "variants cover every class, by the judge's class of each sample: per epoch (left) and the "
-                "evaluate stage's samples of every variant (right)." + cas_text(inputs.evaluation),
-                [written["coverage"], written["shares"]],
-                html_block=listed(claims.CLASSES, claims.COVERAGE)),
-        Section("Memorisation", "Does a generator copy its training images? Each sample's distance to its "
-                "nearest training image (judge features), against the same for real test images, which the "
-                "generators never saw. " + memorisation_text(inputs.scores, inputs.evaluation["references"]["real_test"]),
-                [written["memorisation"]]),
-        *([Section("Beyond the study", "Each further DCGAN (the study's networks and loss with one of the "
-                   "field's stabilisers as an option) against the study's DCGAN, on the evaluate stage's FID and "
-                   "recognisable share; the FID figure below compares them at equal compute.",
-                   html_block=listed(claims.BEYOND))] if any(a.topic == claims.BEYOND for a in answers) else []),
-        Section("Training progress", "The fixed-noise grid over the epochs, per variant.",
-                [a[0] for a in animations.values()], [p for a in animations.values() for p in a[1:]]),
-        Section("Sample quality", "Left: FID during training (judge features, "
-                f"{cfg.train.fid_samples} samples) against images seen and against seconds, and the share of "
-                "recognisable samples; variants compare at equal compute along these axes."
-                + equal_compute_text(inputs.histories) + " Right: the evaluate stage's metrics on "
-                f"{inputs.evaluation['samples']} samples; dashed: real test images (the floor), dotted: noise "
-                "(the ceiling).", [written["fid"], written["metrics"]]),
+        section("claims", [written["claims"]] if written.get("claims") else [], html_block=listed(),
+                rule=html.escape(rule)),
+        *([section("many_seeds", html_block=many)] if many else []),
+        section("data", [written["data"]], images=len(data.y_train), classes=len(data.class_names),
+                names=html.escape(", ".join(data.class_names))),
+        section("grids", [written["grids"]], first=first),
+        section("side_by_side", html_block=side_by_side.html_block(frames, cfg.report_page.parent,
+                                                                    flagged_runs(inputs.scores, inputs.seeds))),
+        section("accuracy", [written["accuracy"]]),
+        section("losses", [written["losses"]]),
+        section("stabilisers", [written["stabilisers"]], html_block=listed(claims.STABILISED)),
+        section("gradients", [written["gradients"]], html_block=listed(claims.GRADIENTS)),
+        section("coverage", [written["coverage"], written["shares"]], html_block=listed(claims.CLASSES, claims.COVERAGE),
+                cas=cas_text(inputs.evaluation)),
+        section("memorisation", [written["memorisation"]],
+                verdict=memorisation_text(inputs.scores, inputs.evaluation["references"]["real_test"])),
+        *([section("beyond", html_block=listed(claims.BEYOND))] if any(a.topic == claims.BEYOND for a in answers) else []),
+        section("progress", [a[0] for a in animations.values()], [p for a in animations.values() for p in a[1:]]),
+        section("quality", [written["fid"], written["metrics"]], fid_samples=cfg.train.fid_samples,
+                equal_compute=equal_compute_text(inputs.histories), samples=inputs.evaluation["samples"]),
     ]
 
 
@@ -288,9 +261,7 @@ def kept_runs(histories: dict[str, list], scores: dict[str, list[dict]]) -> tupl
     return out_histories, out_scores
 
 
-PREVIEW_NOTE = ("<strong>This is a preview</strong> (<code>make quick</code>: one training seed and a few epochs a "
-                "variant), made to show the pipeline end to end in minutes. Its numbers are not the study's "
-                "results and its claims decide nothing: <code>make repro</code> makes those. ")
+PREVIEW_NOTE = prose.text("preview") + " "
 
 
 def headed(title: str, intro: str, preview: bool) -> tuple[str, str]:
@@ -313,12 +284,9 @@ def build_report(cfg: Config) -> Report:
     frames = side_by_side.copy_frames(inputs.all_grids, cfg.figures_dir)
     curves = write_curves(inputs.histories, seeds, cfg.curves_file)
 
-    seeds_text = (f"Curves and numbers are means over the training seeds {seeds} with 95 % intervals."
-                  if len(seeds) > 1 else f"One training seed ({first}); list more under params.yaml seeds "
-                  "for means and 95 % intervals.")
-    intro = (f"What the pipeline measured for {len(cfg.variants)} variants. {seeds_text} Judge test accuracy "
-             f"{evaluation['judge']['test_accuracy']:.3f}. Table: mean &plusmn; 95 % interval where there are "
-             "several seeds; the references are real test images and uniform noise.")
+    seeds_text = prose.text("seeds_many", seeds=seeds) if len(seeds) > 1 else prose.text("seeds_one", first=first)
+    intro = prose.text("intro", variants=len(cfg.variants), seeds_text=seeds_text,
+                       judge_accuracy=f"{evaluation['judge']['test_accuracy']:.3f}")
     title, intro = headed("GAN lab report", intro, cfg.report.preview)
     page = write_page(cfg.report_page, render_page(title, intro, html_results_table(evaluation) + provenance_block(evaluation),
                                                    sections(cfg, inputs, written, animations, answers, frames),
