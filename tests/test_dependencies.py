@@ -24,6 +24,7 @@ NOT_A_DEPENDENCY = {
     "src/ganlab/preflight.py": "refuses to start (unwritable outputs, unreachable MLflow store); writes nothing",
     "src/ganlab/tracking.py": "MLflow logging: records runs in the store, never an output DVC tracks",
     "src/ganlab/registry.py": "MLflow's model registry: versions and the `best` alias, never an output DVC tracks",
+    "src/ganlab/run_tags.py": "the tags MLflow runs carry (digests, commit, process); never an output DVC tracks",
     "src/ganlab/mlflow_ui.py": "tags that set how the MLflow UI opens the experiment; writes no file",
 }
 

@@ -17,38 +17,15 @@ from ruamel.yaml import YAML
 
 from ganlab.family_settings import FAMILIES
 from ganlab.strict import PositiveInt, Strict
-from ganlab.trained_run import TrainedRun
+from ganlab.project_layout import PathsConfig, ProjectLayout
 
 PARAMS_FILE = "params.yaml"
-# File names inside the judge's folder; a trained run's are ganlab.trained_run's.
-JUDGE_MODEL = "judge.keras"
-JUDGE_FACTS = "judge.json"
 # Names the evaluation uses for its reference rows; a variant may not take them.
 RESERVED_NAMES = ("real_test", "noise", "judge")
 
 
 class ConfigError(ValueError):
     """A params.yaml that cannot be used; the message says which key and how to fix it."""
-
-
-class PathsConfig(Strict):
-    """Where each stage writes, relative to the project root."""
-
-    prepared: str = "data/prepared"
-    models: str = "models"
-    training: str = "training"
-    figures: str = "reports/figures"
-    checkpoints: str = "checkpoints"
-    judge: str = "judge"
-    source: str = "data/source.json"  # the check stage's digest of the data source (prepare's dependency)
-    scores: str = "reports/scores"  # one evaluate stage's scores per run, and the references'
-    evaluation: str = "reports/metrics.json"
-    results_table: str = "reports/results.md"
-    evaluation_by_seed: str = "reports/metrics_by_seed.json"
-    report: str = "reports/index.html"
-    curves: str = "reports/curves.csv"
-    claims: str = "reports/claims.md"  # the study's claims answered (make repro puts it in README.md)
-    bench: str = "reports/bench.json"  # `make bench`'s figures (not a pipeline output)
 
 
 class DataConfig(Strict):
@@ -146,7 +123,7 @@ class ReportConfig(Strict):
     preview: bool = False
 
 
-class Config(Strict):
+class Config(Strict, ProjectLayout):
     # `seed`: the data split, the judge and the evaluation's sampling; `seeds`: one training run
     # of every variant per entry (the report shows mean and 95 % interval over them).
     seed: Annotated[int, Field(ge=0)] = 0
@@ -211,86 +188,6 @@ class Config(Strict):
         """The same settings with every path resolved under another root (a non-chief worker's
         scratch folder in a multi-worker run)."""
         return config_from_dict(self.model_dump(mode="json"), root=root)
-
-    # Paths, resolved against the project root: the only place they are spelled out.
-    def path(self, relative: str) -> Path:
-        return (self._root / relative).resolve()
-
-    @property
-    def root(self) -> Path:
-        return self._root
-
-    @property
-    def prepared_dataset(self) -> Path:
-        return self.path(self.paths.prepared) / "dataset.npz"
-
-    @property
-    def prepared_facts(self) -> Path:
-        return self.path(self.paths.prepared) / "dataset.json"
-
-    def trained_run(self, variant: str, seed: int) -> TrainedRun:
-        """Every file of one (variant, seed) run, and its generator."""
-        return TrainedRun.under(variant, seed, self.path(self.paths.models), self.path(self.paths.training),
-                                self.path(self.paths.checkpoints), self.path(self.paths.scores))
-
-    @property
-    def judge_dir(self) -> Path:
-        return self.path(self.paths.judge)
-
-    @property
-    def judge_model_file(self) -> Path:
-        return self.judge_dir / JUDGE_MODEL
-
-    @property
-    def judge_facts_file(self) -> Path:
-        """The judge's test accuracy, feature layer, class names and file hash."""
-        return self.judge_dir / JUDGE_FACTS
-
-    @property
-    def source_facts(self) -> Path:
-        """What the check stage saw of the data source: its digest (what prepare depends on)."""
-        return self.path(self.paths.source)
-
-    @property
-    def references_file(self) -> Path:
-        """The references' scores (real test images, noise) and the judge they used."""
-        return self.path(self.paths.scores) / "references.json"
-
-    @property
-    def claims_file(self) -> Path:
-        """The study's claims answered, as Markdown (the report stage's; spliced into the README)."""
-        return self.path(self.paths.claims)
-
-    @property
-    def results_table_file(self) -> Path:
-        """The results as a Markdown table (spliced into the README by `make repro`)."""
-        return self.path(self.paths.results_table)
-
-    @property
-    def evaluation_file(self) -> Path:
-        """Every variant's sample-quality metrics and the references (a DVC metrics file)."""
-        return self.path(self.paths.evaluation)
-
-    @property
-    def evaluation_by_seed_file(self) -> Path:
-        return self.path(self.paths.evaluation_by_seed)
-
-    @property
-    def figures_dir(self) -> Path:
-        return self.path(self.paths.figures)
-
-    @property
-    def report_page(self) -> Path:
-        return self.path(self.paths.report)
-
-    @property
-    def bench_file(self) -> Path:
-        return self.path(self.paths.bench)
-
-    @property
-    def curves_file(self) -> Path:
-        """Every run's per-epoch curves in one long table: what `dvc plots` draws across variants."""
-        return self.path(self.paths.curves)
 
 
 class RunSettings(Strict):
