@@ -211,10 +211,21 @@ def answer(families: dict[str, str], histories: dict[str, list[dict[str, list[fl
     families: variant -> family; histories: variant -> per-seed curves; scores: variant ->
     per-seed evaluate results (class_share, class_accuracy, ...); changes: further DCGAN ->
     what it changes against the baseline, in words (`option=value, ...`)."""
-    answers = []
     baselines = _first(families, BASELINE)
     base = baselines[0] if baselines else None
-    for name in _first(families, STABILISERS) if base else []:
+    answers = []
+    if base:
+        answers += stabiliser_answers(families, histories, base) + gradient_answers(families, histories, base)
+    answers += conditional_answers(families, scores)
+    if base:
+        answers += beyond_answers(scores, changes or {}, base)
+    return answers + coverage_answers(families, scores)
+
+
+def stabiliser_answers(families: dict[str, str], histories: dict, base: str) -> list[Answer]:
+    """Claim (a): label smoothing and instance noise narrow D's accuracy band and steady its loss."""
+    answers = []
+    for name in _first(families, STABILISERS):
         label = "label smoothing" if families[name] == "smoothed" else "instance noise"
         answers.append(compare(
             STABILISED, f"{label.capitalize()} ({name}) narrows the band of D's accuracy on real and on fake ({base}).",
@@ -225,7 +236,13 @@ def answer(families: dict[str, str], histories: dict[str, list[dict[str, list[fl
             name, [loss_unsteadiness(r) for r in histories[name]], base,
             [loss_unsteadiness(r) for r in histories[base]],
             "mean |change| of d_loss from epoch to epoch", higher_is_claimed=False))
-    for name in _first(families, WASSERSTEIN) if base else []:
+    return answers
+
+
+def gradient_answers(families: dict[str, str], histories: dict, base: str) -> list[Answer]:
+    """Claim (b): the Wasserstein loss keeps G's gradient from vanishing."""
+    answers = []
+    for name in _first(families, WASSERSTEIN):
         if "g_grad_norm" not in histories[name][0] or "g_grad_norm" not in histories[base][0]:
             continue
         saturation = [r["d_saturation"][-1] for r in histories[base] if "d_saturation" in r]
@@ -239,6 +256,12 @@ def answer(families: dict[str, str], histories: dict[str, list[dict[str, list[fl
             answer_ = replace(answer_, evidence=answer_.evidence
                           + f"; {base}'s D saturated on {_per_seed(saturation)} of fakes in the last epoch")
         answers.append(answer_)
+    return answers
+
+
+def conditional_answers(families: dict[str, str], scores: dict[str, list[dict]]) -> list[Answer]:
+    """Claim (c): AC-GAN makes the class it is asked for and covers every class."""
+    answers = []
     for name in _first(families, CONDITIONAL):
         runs = scores[name]
         answers.append(at_least(CLASSES, f"AC-GAN ({name}) makes the class it is asked for.",
@@ -247,7 +270,13 @@ def answer(families: dict[str, str], histories: dict[str, list[dict[str, list[fl
         answers.append(at_least(CLASSES, f"AC-GAN ({name}) covers every class.",
                                 [least_share(r["class_share"]) for r in runs], COVERAGE_FRACTION,
                                 "smallest class share / uniform share"))
-    for name, change in (changes or {}).items() if base else []:
+    return answers
+
+
+def beyond_answers(scores: dict[str, list[dict]], changes: dict[str, str], base: str) -> list[Answer]:
+    """What each further DCGAN buys against the study's: a lower FID, more recognisable samples."""
+    answers = []
+    for name, change in changes.items():
         treated, baseline = scores[name], scores[base]
         answers.append(compare(
             BEYOND, f"{name} ({change}) lowers the FID of the study's DCGAN ({base}).", name,
@@ -256,6 +285,12 @@ def answer(families: dict[str, str], histories: dict[str, list[dict[str, list[fl
             BEYOND, f"{name} ({change}) makes more recognisable samples than {base}.", name,
             [r["recognisable"] for r in treated], base, [r["recognisable"] for r in baseline],
             "recognisable", higher_is_claimed=True))
+    return answers
+
+
+def coverage_answers(families: dict[str, str], scores: dict[str, list[dict]]) -> list[Answer]:
+    """Claim (d): which unconditional variants cover every class (no mode collapse)."""
+    answers = []
     for name, runs in scores.items():
         if families[name] == CONDITIONAL:
             continue
