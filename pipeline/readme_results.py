@@ -15,7 +15,7 @@ REQUIRED = ("results", "claims")  # the default run's: the README must show them
 def sections(cfg) -> dict[str, str]:
     """Section name -> the text between its markers."""
     out = {}
-    for section, source, stage in (("results", cfg.results_table_file, "evaluate"),
+    for section, source, stage in (("results", cfg.results_table_file, "results"),
                                    ("claims", cfg.claims_file, "report")):
         if not source.is_file():
             sys.exit(f"error: {source} does not exist; run the {stage} stage first (dvc repro {stage})")

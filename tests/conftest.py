@@ -6,6 +6,7 @@ import copy
 import gzip
 import os
 import struct
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,32 @@ def write_yaml(data: dict, path: Path) -> Path:
     with open(path, "w") as fh:
         yaml.dump(data, fh)
     return path
+
+
+def data_settings(**changes):
+    """The project's data settings with every class and image of the source kept (what a test of
+    a source wants), changed by `changes`: the schema takes no setting as given."""
+    from ganlab.config import DataConfig
+
+    return DataConfig(**{**read_yaml(REPO / "params.yaml")["data"], "classes": None, "per_class": None, **changes})
+
+
+@pytest.fixture(autouse=True)
+def float32_policy_after_each_test():
+    """A run in mixed precision (`precision: auto` on a CPU with native bfloat16) sets Keras' global
+    dtype policy; the next test in the worker would build its layers in bfloat16."""
+    yield
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def config_with_variants(variants: dict):
+    """The project's params.yaml with only these variants, as a Config: the schema takes no
+    setting as given, so a test that cares only for a variant still states the rest."""
+    from ganlab.config import config_from_dict
+
+    return config_from_dict({**read_yaml(REPO / "params.yaml"), "variants": variants})
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ganlab import devices  # noqa: E402
-from ganlab.config import config_from_dict  # noqa: E402
+from conftest import config_with_variants  # noqa: E402
 from ganlab.gans.build import build_gan  # noqa: E402
 from ganlab.family_settings import DataSpec  # noqa: E402
 from ganlab.data import Dataset  # noqa: E402
@@ -57,7 +57,7 @@ def plant(mistake: str) -> None:
 
 
 def train(family: str, distribute: str, steps: int, batch: int, seed: int = 3, sgd: bool = False) -> dict:
-    cfg = config_from_dict({"variants": {family: {"family": family}}})
+    cfg = config_with_variants({family: {"family": family}})
     seed_everything(seed, True)
     execution = devices.resolve("float32", "off", distribute)
     spec = DataSpec(image_size=16, channels=1, num_classes=3)

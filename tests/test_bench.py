@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import tiny_params
+from conftest import config_with_variants, tiny_params
 from tools.bench.flops import forward_flops, machine_peak, measured_gemm_gflops, step_flops
 from tools.bench.pipeline import last_repro_split
 from tools.bench.reference import REFERENCE_LOOPS, reference_step
@@ -54,7 +54,7 @@ def test_repro_split_counts_train_steps_against_every_stage(params, tmp_path):
     params["seeds"] = [0]
     cfg = config_from_dict(params, root=tmp_path)
     times = {"check": 0.5, "prepare": 1, "judge": 20, "train@a-0": 100, "train@b-0": 60, "score@a-0": 5,
-             "score@b-0": 5, "references": 4, "evaluate": 0.5, "report": 4}
+             "score@b-0": 5, "references": 4, "results": 0.5, "report": 4}
     (tmp_path / STAGE_TIMES).parent.mkdir()
     # an older, slower timing of a stage is superseded by its last one
     lines = [{"stage": "train@a-0", "seconds": 500}] + [{"stage": k, "seconds": v} for k, v in times.items()]
@@ -66,7 +66,7 @@ def test_repro_split_counts_train_steps_against_every_stage(params, tmp_path):
     assert split["stages_total_s"] == 200 and split["train_steps_s"] == 130
     assert split["outside_train_steps_share"] == pytest.approx(0.35)
     assert split["outside_train_steps_s"] == {"check": 0.5, "prepare": 1, "judge": 20, "references": 4,
-                                              "evaluate": 0.5, "report": 4, "score@a-0": 5, "score@b-0": 5,
+                                              "results": 0.5, "report": 4, "score@a-0": 5, "score@b-0": 5,
                                               "train@a-0": 20, "train@b-0": 10}
     assert split["missing_stages"] == []
 
@@ -74,7 +74,7 @@ def test_repro_split_counts_train_steps_against_every_stage(params, tmp_path):
 def test_every_family_has_a_reference_loop_or_is_timed_without_one(monkeypatch):
     assert set(REFERENCE_LOOPS) == set(FAMILIES)
     monkeypatch.delitem(REFERENCE_LOOPS, "dcgan")
-    gan = build_gan(config_from_dict({"variants": {"v": {"family": "dcgan"}}}).variant("v"), DataSpec(16, 1, 3), 8, 0)
+    gan = build_gan(config_with_variants({"v": {"family": "dcgan"}}).variant("v"), DataSpec(16, 1, 3), 8, 0)
     assert reference_step(gan, gan.options, 4) is None
 
 

@@ -23,7 +23,7 @@ def fake_project(tmp_path):
     (tmp_path / "training" / "history.csv").write_text("epoch,g_loss,epoch_seconds\n1,0.5,3.0\n2,0.25,3.1\n")
     (tmp_path / "reports" / "bench.json").write_text(json.dumps({"ratio": 1.0}))
     write_yaml({"schema": "2.0", "stages": {
-        "evaluate": {"cmd": "x", "outs": [{"path": "reports/metrics.json"}, {"path": "reports/scores"}]},
+        "results": {"cmd": "x", "outs": [{"path": "reports/metrics.json"}, {"path": "reports/scores"}]},
         "train": {"cmd": "y", "outs": [{"path": "training/history.csv"}, {"path": "models/absent"}]},
     }}, tmp_path / "dvc.lock")
     return tmp_path

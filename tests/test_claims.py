@@ -76,7 +76,7 @@ def test_three_seeds_give_verdicts_each_way():
     assert found["Label smoothing (smoothed) narrows the band of D's accuracy on real and on fake (dcgan)."] == HOLDS
     # noised's band is the baseline's own, up to seed noise: inside the interval
     assert found["Instance noise (noised) narrows the band of D's accuracy on real and on fake (dcgan)."] == UNKNOWN
-    assert found["The Wasserstein loss (wgan) keeps G's gradient from vanishing where the original loss "
+    assert found["The Wasserstein loss (wgan) keeps G's gradient from vanishing where the non-saturating GAN loss "
                  "(dcgan) does not."] == HOLDS
     assert found["AC-GAN (acgan) makes the class it is asked for."] == HOLDS
     assert found["AC-GAN (acgan) covers every class."] == HOLDS
@@ -88,7 +88,7 @@ def test_claims_that_do_not_hold_say_so():
     found = verdicts(answers_for(3, base_band=0.1, treated_band=0.3, wgan_norms=[1.0, 0.001],
                                  dcgan_norms=[1.0, 1.0], acc=0.5))
     assert found["Label smoothing (smoothed) narrows the band of D's accuracy on real and on fake (dcgan)."] == FAILS
-    assert found["The Wasserstein loss (wgan) keeps G's gradient from vanishing where the original loss "
+    assert found["The Wasserstein loss (wgan) keeps G's gradient from vanishing where the non-saturating GAN loss "
                  "(dcgan) does not."] == FAILS
     assert found["AC-GAN (acgan) makes the class it is asked for."] == FAILS
 

@@ -8,14 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import blob_images
+from conftest import blob_images, data_settings
 from ganlab import sources as data_module
-from ganlab.config import DataConfig
 from ganlab.data import DataError, load_prepared, prepare, save_prepared
 
 
 def test_idx_source_from_data_path_keeps_and_renumbers_classes(idx_folder):
-    cfg = DataConfig(source="fashion_mnist", path=str(idx_folder), classes=[8, 0, 3])
+    cfg = data_settings(source="fashion_mnist", path=str(idx_folder), classes=[8, 0, 3])
     data = prepare(cfg, seed=0)
     assert data.class_names == ["Bag", "T-shirt/top", "Dress"]
     assert data.x_train.shape == (36, 32, 32, 1) and data.x_train.dtype == np.uint8
@@ -26,7 +25,7 @@ def test_idx_source_from_data_path_keeps_and_renumbers_classes(idx_folder):
 
 
 def test_idx_labels_follow_the_images(idx_folder):
-    data = prepare(DataConfig(source="fashion_mnist", path=str(idx_folder), classes=[0, 9]), seed=0)
+    data = prepare(data_settings(source="fashion_mnist", path=str(idx_folder), classes=[0, 9]), seed=0)
     for new_label, old_label in enumerate([0, 9]):
         # blob_images puts each label's bright square in its own place; padding adds 2 pixels.
         expected = blob_images(np.array([old_label]), 28)[0] > 200
@@ -39,13 +38,13 @@ def test_idx_search_order_keras_cache_then_debian(idx_folder, tmp_path, monkeypa
     monkeypatch.setenv("KERAS_HOME", str(keras_home))
     monkeypatch.setattr(data_module, "DEBIAN_FASHION_MNIST", idx_folder)
     monkeypatch.setattr(data_module, "_download_with_keras", lambda source: pytest.fail("must not download"))
-    assert data_module.source_labels(DataConfig(source="fashion_mnist")).location == str(idx_folder)
+    assert data_module.source_labels(data_settings(source="fashion_mnist")).location == str(idx_folder)
 
     cache = keras_home / "datasets" / "fashion-mnist"
     cache.mkdir(parents=True)
     for f in idx_folder.iterdir():
         (cache / f.name).write_bytes(f.read_bytes())
-    assert data_module.source_labels(DataConfig(source="fashion_mnist")).location == str(cache)
+    assert data_module.source_labels(data_settings(source="fashion_mnist")).location == str(cache)
 
 
 def test_idx_not_found_names_every_option(tmp_path, monkeypatch):
@@ -57,7 +56,7 @@ def test_idx_not_found_names_every_option(tmp_path, monkeypatch):
 
     monkeypatch.setattr(data_module, "_download_with_keras", offline)
     with pytest.raises(DataError) as info:
-        prepare(DataConfig(source="fashion_mnist"), seed=0)
+        prepare(data_settings(source="fashion_mnist"), seed=0)
     message = str(info.value)
     assert "no-debian" in message and "keras" in message and "network unreachable" in message
     assert "data.path" in message and "dataset-fashion-mnist" in message
@@ -65,13 +64,13 @@ def test_idx_not_found_names_every_option(tmp_path, monkeypatch):
 
 def test_idx_missing_data_path_is_an_error(tmp_path):
     with pytest.raises(DataError, match="fashion_mnist not found.*nowhere"):
-        prepare(DataConfig(source="fashion_mnist", path=str(tmp_path / "nowhere")), seed=0)
+        prepare(data_settings(source="fashion_mnist", path=str(tmp_path / "nowhere")), seed=0)
 
 
 def test_corrupt_idx_file_is_refused(idx_folder):
     (idx_folder / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b not really gzip")
     with pytest.raises((DataError, OSError)):
-        prepare(DataConfig(source="fashion_mnist", path=str(idx_folder)), seed=0)
+        prepare(data_settings(source="fashion_mnist", path=str(idx_folder)), seed=0)
 
 
 def test_mnist_from_keras_npz(tmp_path, monkeypatch):
@@ -81,7 +80,7 @@ def test_mnist_from_keras_npz(tmp_path, monkeypatch):
     np.savez(cache / "mnist.npz", x_train=blob_images(y_train, 28), y_train=y_train,
              x_test=blob_images(y_test, 28), y_test=y_test)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    data = prepare(DataConfig(source="mnist", classes=None), seed=0)
+    data = prepare(data_settings(source="mnist", classes=None), seed=0)
     assert data.class_names == [str(d) for d in range(10)]
     assert len(data.y_train) == 50 and len(data.y_test) == 20
 
@@ -101,7 +100,7 @@ def write_class_folders(root, per_class=6):
 
 def test_folder_source_any_size_and_mode(tmp_path):
     root = write_class_folders(tmp_path / "imgs")
-    data = prepare(DataConfig(source="folder", path=str(root), image_size=24, test_fraction=0.25), seed=0)
+    data = prepare(data_settings(source="folder", path=str(root), image_size=24, test_fraction=0.25), seed=0)
     assert data.class_names == ["birds", "cats", "dogs"]  # sorted folder names
     assert data.x_train.shape[1:] == (24, 24, 1)
     assert len(data.y_train) + len(data.y_test) == 18
@@ -111,17 +110,17 @@ def test_folder_source_any_size_and_mode(tmp_path):
 
 def test_folder_classes_by_name_in_the_given_order(tmp_path):
     root = write_class_folders(tmp_path / "imgs")
-    data = prepare(DataConfig(source="folder", path=str(root), classes=["dogs", "cats"]), seed=0)
+    data = prepare(data_settings(source="folder", path=str(root), classes=["dogs", "cats"]), seed=0)
     assert data.class_names == ["dogs", "cats"]
     with pytest.raises(DataError, match=r"data.classes \['horses'\] not present"):
-        prepare(DataConfig(source="folder", path=str(root), classes=["horses"]), seed=0)
+        prepare(data_settings(source="folder", path=str(root), classes=["horses"]), seed=0)
 
 
 def test_unreadable_image_is_named_and_skipped(tmp_path, capsys):
     root = write_class_folders(tmp_path / "imgs")
     broken = root / "cats" / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n this is not an image")
-    data = prepare(DataConfig(source="folder", path=str(root)), seed=0)
+    data = prepare(data_settings(source="folder", path=str(root)), seed=0)
     assert len(data.y_train) + len(data.y_test) == 18
     assert len(data.skipped) == 1 and str(broken) in data.skipped[0]
     assert str(broken) in capsys.readouterr().err
@@ -129,19 +128,19 @@ def test_unreadable_image_is_named_and_skipped(tmp_path, capsys):
 
 def test_folder_errors(tmp_path):
     with pytest.raises(DataError, match="is not a folder"):
-        prepare(DataConfig(source="folder", path=str(tmp_path / "absent")), seed=0)
+        prepare(data_settings(source="folder", path=str(tmp_path / "absent")), seed=0)
     (tmp_path / "flat").mkdir()
     Image.new("L", (8, 8)).save(tmp_path / "flat" / "a.png")
     with pytest.raises(DataError, match="no class sub-folders"):
-        prepare(DataConfig(source="folder", path=str(tmp_path / "flat")), seed=0)
+        prepare(data_settings(source="folder", path=str(tmp_path / "flat")), seed=0)
     (tmp_path / "empty" / "cats").mkdir(parents=True)
     (tmp_path / "empty" / "cats" / "notes.txt").write_text("no images here")
     with pytest.raises(DataError, match="no readable images"):
-        prepare(DataConfig(source="folder", path=str(tmp_path / "empty")), seed=0)
+        prepare(data_settings(source="folder", path=str(tmp_path / "empty")), seed=0)
 
 
 def test_npz_source(npz_file):
-    data = prepare(DataConfig(source="npz", path=str(npz_file), per_class=10), seed=0)
+    data = prepare(data_settings(source="npz", path=str(npz_file), per_class=10), seed=0)
     assert data.class_names == ["2", "5", "9"]
     assert np.bincount(data.y_train).tolist() == [10, 10, 10]
     assert data.x_train.shape[1:] == (32, 32, 1)
@@ -152,7 +151,7 @@ def test_npz_float_and_rgb_images_are_converted(tmp_path, dtype, scale):
     y = np.repeat([0, 1], 10)
     x = (np.random.default_rng(0).random((20, 16, 16, 3)) * scale - (scale - 1)).astype(dtype)
     np.savez(tmp_path / "f.npz", x=x, y=y)
-    data = prepare(DataConfig(source="npz", path=str(tmp_path / "f.npz"), image_size=16), seed=0)
+    data = prepare(data_settings(source="npz", path=str(tmp_path / "f.npz"), image_size=16), seed=0)
     assert data.x_train.dtype == np.uint8 and data.x_train.shape[1:] == (16, 16, 1)
     assert data.x_train.max() > 100  # scaled to [0, 255], not truncated to 0/1
 
@@ -173,25 +172,25 @@ def test_npz_float_and_rgb_images_are_converted(tmp_path, dtype, scale):
 def test_npz_errors(tmp_path, arrays, expected):
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(DataError, match=expected):
-        prepare(DataConfig(source="npz", path=str(tmp_path / "bad.npz")), seed=0)
+        prepare(data_settings(source="npz", path=str(tmp_path / "bad.npz")), seed=0)
 
 
 def test_npz_missing_file_and_absent_classes(tmp_path, npz_file):
     with pytest.raises(DataError, match="does not exist"):
-        prepare(DataConfig(source="npz", path=str(tmp_path / "absent.npz")), seed=0)
+        prepare(data_settings(source="npz", path=str(tmp_path / "absent.npz")), seed=0)
     with pytest.raises(DataError, match=r"data.classes \[7\] not present.*\[2, 5, 9\]"):
-        prepare(DataConfig(source="npz", path=str(npz_file), classes=[2, 7]), seed=0)
+        prepare(data_settings(source="npz", path=str(npz_file), classes=[2, 7]), seed=0)
 
 
 def test_prepare_is_deterministic_and_seeded(npz_file):
-    cfg = DataConfig(source="npz", path=str(npz_file), per_class=20)
+    cfg = data_settings(source="npz", path=str(npz_file), per_class=20)
     a, b, c = prepare(cfg, seed=0), prepare(cfg, seed=0), prepare(cfg, seed=1)
     assert np.array_equal(a.x_train, b.x_train) and np.array_equal(a.y_test, b.y_test)
     assert not np.array_equal(a.x_train, c.x_train)
 
 
 def test_saved_dataset_round_trips_with_its_facts(npz_file, tmp_path):
-    data = prepare(DataConfig(source="npz", path=str(npz_file)), seed=0)
+    data = prepare(data_settings(source="npz", path=str(npz_file)), seed=0)
     facts = save_prepared(data, tmp_path / "out" / "dataset.npz", tmp_path / "out" / "dataset.json")
     assert json.loads((tmp_path / "out" / "dataset.json").read_text()) == facts
     assert [c["name"] for c in facts["classes"]] == ["2", "5", "9"]
@@ -212,7 +211,7 @@ def test_load_prepared_says_which_stage_to_run(tmp_path):
 
 def idx_copy(idx_folder, name: str, payload: bytes):
     (idx_folder / name).write_bytes(payload)
-    return DataConfig(source="fashion_mnist", path=str(idx_folder))
+    return data_settings(source="fashion_mnist", path=str(idx_folder))
 
 
 @pytest.mark.parametrize("name", ["train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz"])
@@ -248,7 +247,7 @@ def test_images_and_labels_of_different_counts_are_refused(idx_folder):
 
     write_idx(idx_folder / "train-images-idx3-ubyte.gz", blob_images(np.zeros(7, int), 28))
     with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*do not fit 120 labels"):
-        prepare(DataConfig(source="fashion_mnist", path=str(idx_folder)), seed=0)
+        prepare(data_settings(source="fashion_mnist", path=str(idx_folder)), seed=0)
 
 
 @pytest.mark.parametrize("cut", [0.5, 0.98])
@@ -256,7 +255,7 @@ def test_truncated_npz_is_refused_naming_the_file(npz_file, cut):
     whole = npz_file.read_bytes()
     npz_file.write_bytes(whole[: int(len(whole) * cut)])
     with pytest.raises(DataError, match=f"{npz_file}: not a readable .npz file"):
-        prepare(DataConfig(source="npz", path=str(npz_file)), seed=0)
+        prepare(data_settings(source="npz", path=str(npz_file)), seed=0)
 
 
 def test_npz_with_a_corrupt_array_is_refused(npz_file):
@@ -265,16 +264,16 @@ def test_npz_with_a_corrupt_array_is_refused(npz_file):
     whole[start:start + 64] = bytes(64)
     npz_file.write_bytes(bytes(whole))
     with pytest.raises(DataError, match=f"{npz_file}: not a readable .npz file"):
-        prepare(DataConfig(source="npz", path=str(npz_file)), seed=0)
+        prepare(data_settings(source="npz", path=str(npz_file)), seed=0)
 
 
 def test_an_empty_class_folder_is_refused_before_training(tmp_path):
     root = write_class_folders(tmp_path / "imgs")
     (root / "owls").mkdir()
     with pytest.raises(DataError, match=r"imgs/owls: class 'owls' has 0 usable image\(s\).*data.classes"):
-        prepare(DataConfig(source="folder", path=str(root)), seed=0)
+        prepare(data_settings(source="folder", path=str(root)), seed=0)
     # Left out of data.classes, it is no obstacle.
-    data = prepare(DataConfig(source="folder", path=str(root), classes=["cats", "dogs"]), seed=0)
+    data = prepare(data_settings(source="folder", path=str(root), classes=["cats", "dogs"]), seed=0)
     assert data.class_names == ["cats", "dogs"]
 
 
@@ -283,7 +282,7 @@ def test_a_class_with_one_image_has_no_test_image_and_is_refused(tmp_path):
     (root / "owls").mkdir()
     Image.new("L", (8, 8), 120).save(root / "owls" / "only.png")
     with pytest.raises(DataError, match=r"imgs/owls: class 'owls' has 1 usable image\(s\) \(1 train, 0 test\)"):
-        prepare(DataConfig(source="folder", path=str(root)), seed=0)
+        prepare(data_settings(source="folder", path=str(root)), seed=0)
 
 
 def test_hidden_empty_and_other_files_are_skipped_by_name(tmp_path, capsys):
@@ -300,7 +299,7 @@ def test_hidden_empty_and_other_files_are_skipped_by_name(tmp_path, capsys):
         path.write_bytes(b"" if path.name == "empty.png" else b"\x00\x05\x16\x07 not an image")
     (root / "dogs" / ".thumbnails").mkdir()
     Image.new("L", (8, 8)).save(root / "dogs" / ".thumbnails" / "t.png")
-    data = prepare(DataConfig(source="folder", path=str(root)), seed=0)
+    data = prepare(data_settings(source="folder", path=str(root)), seed=0)
     assert len(data.y_train) + len(data.y_test) == 18  # only the 18 real images
     err = capsys.readouterr().err
     for path, reason in odd.items():
@@ -315,7 +314,7 @@ def test_images_in_nested_folders_belong_to_their_class(tmp_path):
     (root / "cats" / "2024" / "summer").mkdir(parents=True)
     for i in range(4):
         Image.new("L", (8, 8), 200).save(root / "cats" / "2024" / "summer" / f"n{i}.png")
-    data = prepare(DataConfig(source="folder", path=str(root), test_fraction=0.25), seed=0)
+    data = prepare(data_settings(source="folder", path=str(root), test_fraction=0.25), seed=0)
     cats = data.class_names.index("cats")
     assert int(np.sum(data.y_train == cats) + np.sum(data.y_test == cats)) == 10
 
@@ -324,7 +323,7 @@ def test_a_symlink_loop_is_skipped_by_name(tmp_path):
     root = write_class_folders(tmp_path / "imgs")
     (root / "cats" / "again").symlink_to(root / "cats", target_is_directory=True)  # a folder loop
     (root / "dogs" / "self.png").symlink_to(root / "dogs" / "self.png")  # a link to itself
-    data = prepare(DataConfig(source="folder", path=str(root)), seed=0)
+    data = prepare(data_settings(source="folder", path=str(root)), seed=0)
     assert len(data.y_train) + len(data.y_test) == 18
     assert any(line.startswith(f"{root / 'cats' / 'again'}: a folder link in a loop") for line in data.skipped)
     assert any(line.startswith(f"{root / 'dogs' / 'self.png'}: cannot be opened") for line in data.skipped)
@@ -335,7 +334,7 @@ def test_a_folder_link_up_the_tree_does_not_pull_in_the_other_classes(tmp_path, 
     root = write_class_folders(tmp_path / "imgs")
     (root / "cats" / "loop").symlink_to("..", target_is_directory=True)
     (root / "dogs" / "birds").symlink_to(root / "birds", target_is_directory=True)
-    data = prepare(DataConfig(source="folder", path=str(root)), seed=0)
+    data = prepare(data_settings(source="folder", path=str(root)), seed=0)
     counts = {name: int(np.sum(data.y_train == i) + np.sum(data.y_test == i)) for i, name in enumerate(data.class_names)}
     assert counts == {"birds": 6, "cats": 6, "dogs": 6}
     assert any(line.startswith(f"{root / 'cats' / 'loop'}: a folder link in a loop") for line in data.skipped)
@@ -360,7 +359,7 @@ def test_grey_rgb_rgba_and_16_bit_pngs_keep_their_brightness(tmp_path):
         (root / name).mkdir(parents=True)
         for i in range(3):
             image.save(root / name / f"{i}.png")
-    data = prepare(DataConfig(source="folder", path=str(root), image_size=16), seed=0)
+    data = prepare(data_settings(source="folder", path=str(root), image_size=16), seed=0)
     assert not data.skipped
     x = np.concatenate([data.x_train, data.x_test])[..., 0]
     y = np.concatenate([data.y_train, data.y_test])
@@ -378,7 +377,7 @@ def test_check_sees_the_planned_sizes_without_decoding(tmp_path):
     from ganlab.data import select, source_labels
 
     root = write_class_folders(tmp_path / "imgs", per_class=9)
-    cfg = DataConfig(source="folder", path=str(root), per_class=5, test_fraction=0.3)
+    cfg = data_settings(source="folder", path=str(root), per_class=5, test_fraction=0.3)
     selection = select(cfg, source_labels(cfg), seed=3)
     data = prepare(cfg, seed=3)
     assert np.array_equal(selection.y_train, data.y_train) and np.array_equal(selection.y_test, data.y_test)
@@ -389,7 +388,7 @@ def test_the_source_digest_follows_every_image(tmp_path):
     from ganlab.data import source_labels
 
     root = write_class_folders(tmp_path / "imgs")
-    cfg = DataConfig(source="folder", path=str(root))
+    cfg = data_settings(source="folder", path=str(root))
     before = source_labels(cfg).sha256
     (root / "notes.txt").write_text("not an image: no change")
     assert source_labels(cfg).sha256 == before
@@ -403,14 +402,14 @@ def test_the_source_digest_follows_every_image(tmp_path):
 def test_the_source_digest_follows_an_npz_and_idx_files(npz_file, idx_folder):
     from ganlab.sources import source_labels
 
-    cfg = DataConfig(source="npz", path=str(npz_file))
+    cfg = data_settings(source="npz", path=str(npz_file))
     before = source_labels(cfg).sha256
     with np.load(npz_file) as arrays:
         x, y = arrays["x"].copy(), arrays["y"]
     x[0, 0, 0] += 1  # one pixel of one image
     np.savez(npz_file, x=x, y=y)
     assert source_labels(cfg).sha256 != before
-    idx = DataConfig(source="fashion_mnist", path=str(idx_folder))
+    idx = data_settings(source="fashion_mnist", path=str(idx_folder))
     before = source_labels(idx).sha256
     from conftest import write_idx
 

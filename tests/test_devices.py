@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import config_with_variants
 from ganlab import devices
 from ganlab.config import ConfigError, config_from_dict
 from ganlab.gans.build import build_gan
@@ -106,7 +107,7 @@ def test_the_cpu_default_changes_nothing(params):
 def test_the_train_step_is_traced_once(params, family, monkeypatch):
     # Optimizer slots created inside the first step would make tf.function trace it twice: on
     # this CPU that is 2-6 s of every train stage.
-    cfg = config_from_dict({"variants": {family: {"family": family, **({"n_critic": 2} if family == "wgan" else {})}}})
+    cfg = config_with_variants({family: {"family": family, **({"n_critic": 2} if family == "wgan" else {})}})
     gan = build_gan(cfg.variant(family), DataSpec(16, 1, 3), noise_dim=8, seed=0)
     devices.adapt(gan, devices.resolve("auto", "auto", "auto"))
     traces = []
@@ -141,7 +142,7 @@ def tiny_batches(gan, steps: int = 2, batch: int = 8):
 ])
 def test_mixed_precision_trains_with_float32_outputs_and_loss_scaling_for_float16(family, precision, options,
                                                                                    restore_policy):
-    cfg = config_from_dict({"variants": {family: {"family": family, **options}}})
+    cfg = config_with_variants({family: {"family": family, **options}})
     seed_everything(0, True)
     execution = devices.resolve(precision, "off", "none")
     gan = build_gan(cfg.variant(family), DataSpec(16, 1, 3), noise_dim=8, seed=0)

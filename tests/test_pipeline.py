@@ -92,7 +92,7 @@ def repro(tmp_path_factory):
 def test_repro_runs_every_stage_and_shows_progress(repro):
     project, params, result = repro
     for stage in ("check", "prepare", "judge", "train@dcgan-0", "train@dcgan-1", "train@acgan-0", "train@acgan-1",
-                  "score@dcgan-0", "score@acgan-1", "references", "evaluate", "report"):
+                  "score@dcgan-0", "score@acgan-1", "references", "results", "report"):
         assert f"Running stage '{stage}'" in result.stdout
     assert "dcgan-seed1 epoch   2/2" in result.stdout and "class_acc_fake" in result.stdout
     for variant in ("dcgan", "acgan"):
@@ -518,7 +518,7 @@ def test_dvc_experiment_runs_land_in_the_projects_store_tagged_with_the_experime
     # --temp runs in a copy of the project: the runs must still reach the project's store.
     ran = dvc(project, "exp", "run", "--temp", "-n", "lr-probe", "-S", "variants.dcgan.learning_rate=0.0003")
     # Only the changed variant trains and is scored again; the references and acgan are kept.
-    for stage in ("train@dcgan-0", "score@dcgan-0", "score@dcgan-1", "evaluate", "report"):
+    for stage in ("train@dcgan-0", "score@dcgan-0", "score@dcgan-1", "results", "report"):
         assert f"Running stage '{stage}'" in ran.stdout, stage
     for stage in ("prepare", "judge", "train@acgan-0", "score@acgan-0", "references"):
         assert f"Running stage '{stage}'" not in ran.stdout, stage

@@ -68,14 +68,16 @@ def test_a_profile_in_a_folder_keeps_its_results_in_that_folder():
     assert profile_name(REPO / "profiles" / "beyond.yaml") == "beyond"
 
 
-def test_quick_is_a_one_seed_preview_of_every_default_variant_with_fewer_epochs():
+def test_quick_is_a_one_seed_preview_of_every_default_variant_with_fewer_steps():
     default = config_from_dict(load(REPO / "params.yaml"))
     cfg = config_from_dict(apply_profile(load(REPO / "params.yaml"), load(REPO / "profiles" / "quick.yaml")))
     assert cfg.seeds == [0] and cfg.report.preview and not default.report.preview
     assert list(cfg.variants) == list(default.variants)
-    for name in cfg.variants:  # the default's settings, fewer epochs and no weight average
+    assert cfg.data.per_class < default.data.per_class
+    for name in cfg.variants:  # the default's settings, fewer images seen and no weight average
         quick, full = cfg.variant(name).model_dump(), default.variant(name).model_dump()
-        assert 0 < quick.pop("epochs") < full.pop("epochs") and quick.pop("ema") is None, name
+        quick_images, full_images = quick.pop("epochs") * cfg.data.per_class, full.pop("epochs") * default.data.per_class
+        assert 0 < quick_images < full_images and quick.pop("ema") is None, name
         full.pop("ema")
         assert quick == full, name
 

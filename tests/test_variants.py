@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import blob_images
-from ganlab.config import FAMILY_NAMES, config_from_dict
+from conftest import blob_images, config_with_variants
+from ganlab.config import FAMILY_NAMES
 from ganlab.gans.build import build_gan
 from ganlab.family_settings import FAMILIES, DataSpec
 
@@ -16,8 +16,7 @@ NOISE_DIM = 8
 
 
 def options(family: str, **values):
-    raw = {"variants": {"v": {"family": family, **values}}}
-    return config_from_dict(raw).variant("v")
+    return config_with_variants({"v": {"family": family, **values}}).variant("v")
 
 
 def real_batch(gan, batch_size: int = 8):

@@ -247,8 +247,8 @@ def gradient_answers(families: dict[str, str], histories: dict, base: str) -> li
             continue
         saturation = [r["d_saturation"][-1] for r in histories[base] if "d_saturation" in r]
         answer_ = compare(
-            GRADIENTS, f"The Wasserstein loss ({name}) keeps G's gradient from vanishing where the original loss "
-            f"({base}) does not.",
+            GRADIENTS, f"The Wasserstein loss ({name}) keeps G's gradient from vanishing where the non-saturating "
+            f"GAN loss ({base}) does not.",
             name, [gradient_retention(r) for r in histories[name]], base,
             [gradient_retention(r) for r in histories[base]],
             "log10(G's gradient norm, last epoch / first)", higher_is_claimed=True)

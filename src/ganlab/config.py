@@ -3,7 +3,10 @@
 Every stage loads its settings here and nowhere else: an unknown key, a wrong type or an
 out-of-range value is refused with a message naming the key, before any data is read or any
 model is built. Paths of everything the pipeline writes live here too (from the `paths:` block
-that dvc.yaml interpolates), so that they are written down once.
+that dvc.yaml interpolates), so that they are written down once. The schema states no value of
+its own for a top-level setting: params.yaml holds every one (DVC tracks only what is there),
+and a missing key is an error that says so. A family's options (family_settings.py) keep
+their defaults: a variant block names only what it changes.
 """
 
 from __future__ import annotations
@@ -29,18 +32,18 @@ class ConfigError(ValueError):
 
 
 class DataConfig(Strict):
-    source: Literal["fashion_mnist", "mnist", "folder", "npz"] = "fashion_mnist"
+    source: Literal["fashion_mnist", "mnist", "folder", "npz"]
     # Where the source lives: a folder of IDX files (or mnist.npz) for fashion_mnist/mnist,
     # a folder of class folders for folder, an .npz file for npz. null = the default places.
-    path: str | None = None
+    path: str | None
     # Labels to keep, in the order they become classes 0..K-1: ints for the IDX sources and npz,
     # folder names for folder. null = every class in the data.
-    classes: list[int | str] | None = None
+    classes: list[int | str] | None
     # Images kept per class in each split (null = all): a knob for quick runs and tests.
-    per_class: PositiveInt | None = None
-    image_size: Annotated[int, Field(ge=8, le=256)] = 32
+    per_class: PositiveInt | None
+    image_size: Annotated[int, Field(ge=8, le=256)]
     # Share of each class held out as the test split, for sources without their own split.
-    test_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.1
+    test_fraction: Annotated[float, Field(gt=0, lt=1)]
 
     @model_validator(mode="after")
     def _check(self) -> DataConfig:
@@ -62,28 +65,28 @@ class DataConfig(Strict):
 
 
 class TrainConfig(Strict):
-    """Defaults shared by every variant; a variant block may override epochs and batch_size."""
+    """Settings shared by every variant; a variant block may override epochs and batch_size."""
 
-    epochs: PositiveInt = 10
-    batch_size: PositiveInt = 128
-    noise_dim: PositiveInt = 100
+    epochs: PositiveInt
+    batch_size: PositiveInt
+    noise_dim: PositiveInt
     # The fixed-noise sample grid logged every epoch is grid_size x grid_size images.
-    grid_size: Annotated[int, Field(ge=1, le=32)] = 8
+    grid_size: Annotated[int, Field(ge=1, le=32)]
     # A cheap FID (judge features, fid_samples images) every fid_every epochs, logged as `fid`
     # with step=epoch; the generator of the best one is kept beside the last. 0 = off.
-    fid_every: Annotated[int, Field(ge=0)] = 1
-    fid_samples: Annotated[int, Field(ge=20)] = 500
+    fid_every: Annotated[int, Field(ge=0)]
+    fid_samples: Annotated[int, Field(ge=20)]
     # Bit-identical reruns on CPU at a cost of 0-8 %; on GPUs it can cost much more.
-    deterministic: bool = True
+    deterministic: bool
     # How the machine is used (ganlab.devices). auto: float32, no XLA, one device on a CPU;
     # mixed precision (bfloat16 on Ampere+, else float16 with loss scaling) and XLA on a GPU;
     # MirroredStrategy over several GPUs. multi_worker needs TF_CONFIG on every worker.
-    precision: Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"] = "auto"
-    xla: Literal["auto", "on", "off"] = "auto"
-    distribute: Literal["auto", "none", "mirrored", "multi_worker"] = "auto"
+    precision: Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"]
+    xla: Literal["auto", "on", "off"]
+    distribute: Literal["auto", "none", "mirrored", "multi_worker"]
     # A run the health check flags (ganlab.health: losses exploding, G's gradient vanishing, D
     # saturated, classes collapsing) stops after that epoch instead of training on.
-    stop_unhealthy: bool = False
+    stop_unhealthy: bool
 
 
 # One settings class per GAN family, registered in family_settings.py (pydantic only: no TensorFlow).
@@ -94,25 +97,25 @@ VariantConfig = Annotated[Union[tuple(FAMILIES.values())], Field(discriminator="
 class JudgeConfig(Strict):
     """The classifier whose features the sample-quality metrics use (ganlab.judge)."""
 
-    epochs: PositiveInt = 3
-    batch_size: PositiveInt = 128
+    epochs: PositiveInt
+    batch_size: PositiveInt
 
 
 class EvaluateConfig(Strict):
     """Scoring of every trained variant: fixed sample count (FID is biased by N), fixed seed."""
 
     # auto: min(2000, the training split) (ganlab.plan); every score records the count it used.
-    samples: Literal["auto"] | Annotated[int, Field(ge=20)] = "auto"
-    kid_subsets: PositiveInt = 50
-    kid_subset_size: Annotated[int, Field(ge=2)] = 1000
-    pr_k: PositiveInt = 3  # precision/recall neighbours (Kynkaanniemi et al. 2019)
-    dc_k: PositiveInt = 5  # density/coverage neighbours (Naeem et al. 2020)
+    samples: Literal["auto"] | Annotated[int, Field(ge=20)]
+    kid_subsets: PositiveInt
+    kid_subset_size: Annotated[int, Field(ge=2)]
+    pr_k: PositiveInt  # precision/recall neighbours (Kynkaanniemi et al. 2019)
+    dc_k: PositiveInt  # density/coverage neighbours (Naeem et al. 2020)
 
 
 class MlflowConfig(Strict):
-    experiment: Annotated[str, Field(min_length=1)] = "ganlab"
+    experiment: Annotated[str, Field(min_length=1)]
     # null = sqlite:///<project root>/mlflow.db; MLFLOW_TRACKING_URI in the environment wins.
-    tracking_uri: str | None = None
+    tracking_uri: str | None
 
 
 class ReportConfig(Strict):
@@ -120,22 +123,22 @@ class ReportConfig(Strict):
 
     # A preview (`make quick`: one seed, a few epochs a variant): the page says so at its top,
     # and that its numbers are not the study's results.
-    preview: bool = False
+    preview: bool
 
 
 class Config(Strict, ProjectLayout):
     # `seed`: the data split, the judge and the evaluation's sampling; `seeds`: one training run
     # of every variant per entry (the report shows mean and 95 % interval over them).
-    seed: Annotated[int, Field(ge=0)] = 0
-    seeds: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)] = [0]
-    paths: PathsConfig = PathsConfig()
-    data: DataConfig = DataConfig()
-    train: TrainConfig = TrainConfig()
+    seed: Annotated[int, Field(ge=0)]
+    seeds: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)]
+    paths: PathsConfig
+    data: DataConfig
+    train: TrainConfig
     variants: dict[str, VariantConfig]
-    judge: JudgeConfig = JudgeConfig()
-    evaluate: EvaluateConfig = EvaluateConfig()
-    mlflow: MlflowConfig = MlflowConfig()
-    report: ReportConfig = ReportConfig()
+    judge: JudgeConfig
+    evaluate: EvaluateConfig
+    mlflow: MlflowConfig
+    report: ReportConfig
     # The folder params.yaml was read from; relative paths resolve against it.
     _root: Path = PrivateAttr(default=Path("."))
 
@@ -219,7 +222,8 @@ def _describe(error: dict[str, Any]) -> str:
     if kind == "union_tag_not_found":
         return f"{key}.family: missing; set it to one of {', '.join(FAMILY_NAMES)}"
     if kind == "missing":
-        return f"{key}: required key is missing"
+        # params.yaml is where DVC tracks each setting, so it states every one; the schema repeats no default
+        return f"{key}: missing; params.yaml states every setting: copy it, with its comment, from the project's params.yaml"
     message = error["msg"].removeprefix("Value error, ")
     if key == "(top level)" or message.startswith(key.split(".")[0]):
         return message

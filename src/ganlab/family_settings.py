@@ -15,6 +15,9 @@ from pydantic import Field, model_validator
 
 from ganlab.strict import PositiveFloat, PositiveInt, Strict
 
+# A generator asked for a class needs classes to tell apart (AC-GAN's auxiliary classifier).
+CONDITIONAL_MIN_CLASSES = 2
+
 # family name -> its settings class, in the order the classes are defined
 FAMILIES: dict[str, type[VariantSettings]] = {}
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ganlab.config import Config, ConfigError
+from ganlab.family_settings import CONDITIONAL_MIN_CLASSES
 
 # evaluate.samples: auto = this many, or the whole training split when it is smaller. FID is
-# biased by N: numbers compare only at one N, which every evaluate stage records beside them.
+# biased by N: numbers compare only at one N, which every score stage records beside them.
 AUTO_SAMPLES = 2000
 
 
@@ -67,9 +68,9 @@ def problems(cfg: Config, sizes: SplitSizes) -> list[str]:
     for name, variant in cfg.variants.items():
         if (step := step_problem(cfg, name, train)) is not None:
             found.append(step)
-        if variant.conditional and len(sizes.class_names) < 2:
+        if variant.conditional and len(sizes.class_names) < CONDITIONAL_MIN_CLASSES:
             found.append(f"variant {name} ({variant.family}) learns to make a requested class and needs at least "
-                         f"2 classes; the data has {len(sizes.class_names)}: select more (data.classes) or drop "
+                         f"{CONDITIONAL_MIN_CLASSES} classes; the data has {len(sizes.class_names)}: select more (data.classes) or drop "
                          f"variants.{name}")
     return found
 

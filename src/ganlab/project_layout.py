@@ -18,21 +18,21 @@ JUDGE_FACTS = "judge.json"
 class PathsConfig(Strict):
     """Where each stage writes, relative to the project root."""
 
-    prepared: str = "data/prepared"
-    models: str = "models"
-    training: str = "training"
-    figures: str = "reports/figures"
-    checkpoints: str = "checkpoints"
-    judge: str = "judge"
-    source: str = "data/source.json"  # the check stage's digest of the data source (prepare's dependency)
-    scores: str = "reports/scores"  # one evaluate stage's scores per run, and the references'
-    evaluation: str = "reports/metrics.json"
-    results_table: str = "reports/results.md"
-    evaluation_by_seed: str = "reports/metrics_by_seed.json"
-    report: str = "reports/index.html"
-    curves: str = "reports/curves.csv"
-    claims: str = "reports/claims.md"  # the study's claims answered (make repro puts it in README.md)
-    bench: str = "reports/bench.json"  # `make bench`'s figures (not a pipeline output)
+    prepared: str
+    models: str
+    training: str
+    figures: str
+    checkpoints: str
+    judge: str
+    source: str  # the check stage's digest of the data source (prepare's dependency)
+    scores: str  # one score stage's scores per run, and the references'
+    evaluation: str
+    results_table: str
+    evaluation_by_seed: str
+    report: str
+    curves: str
+    claims: str  # the study's claims answered (make repro puts it in README.md)
+    bench: str  # `make bench`'s figures (not a pipeline output)
 
 
 class ProjectLayout:

@@ -1,4 +1,4 @@
-"""The evaluate stage's bookkeeping: every run's scores and the references (written by the
+"""The results stage's bookkeeping: every run's scores and the references (written by the
 score and references stages) gathered into the metrics files, with means and 95 % intervals over
 seeds, and the results table. No TensorFlow here: gathering takes seconds."""
 
@@ -17,7 +17,7 @@ from ganlab.stats import mean_interval
 
 
 def gather(cfg: Config) -> dict:
-    """Every run's scores and the references, read from the evaluate stages' files, with the
+    """Every run's scores and the references, read from the score stages' files, with the
     means (and intervals) over seeds."""
     references = json.loads(cfg.references_file.read_text())
     runs: dict[str, dict[str, dict]] = {}

@@ -52,7 +52,7 @@ def generate(generator: Generator, count: int, seed: int) -> tuple[np.ndarray, n
 @dataclass
 class RealReference:
     """The real images every score is measured against: evaluate.samples training images drawn
-    with a fixed seed, as judge features. The same draw in every evaluate stage."""
+    with a fixed seed, as judge features. The same draw in every score stage."""
 
     samples: int
     feats: np.ndarray

@@ -62,7 +62,7 @@ def ensure_experiment(name: str, uri: str) -> str:
         return experiment.experiment_id
 
 
-# The evaluate stage's scores on each training run: eval_fid, eval_recognisable, ...
+# The score stage's scores on each training run: eval_fid, eval_recognisable, ...
 EVAL_PREFIX = "eval_"
 
 

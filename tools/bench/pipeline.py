@@ -26,7 +26,7 @@ def last_repro_split(cfg: Config) -> dict | None:
         entry = json.loads(line)
         last[entry["stage"]] = entry["seconds"]
     runs = [f"{v}-{s}" for v in cfg.variants for s in cfg.seeds]
-    stages = (["check", "prepare", "judge", "references", "evaluate", "report"] + [f"train@{r}" for r in runs]
+    stages = (["check", "prepare", "judge", "references", "results", "report"] + [f"train@{r}" for r in runs]
               + [f"score@{r}" for r in runs])
     missing = [s for s in stages if s not in last]
     outside = {s: last[s] for s in stages if s in last}

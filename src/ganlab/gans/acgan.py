@@ -17,8 +17,8 @@ import tensorflow as tf
 from keras import ops
 
 from ganlab.data import DataError
-from ganlab.gans.base import GAN, MINIMAX_METRICS, discriminator_network
-from ganlab.family_settings import ACGANVariant, DataSpec
+from ganlab.gans.base import GAN, MINIMAX_METRICS, adam_optimizers, discriminator_network
+from ganlab.family_settings import CONDITIONAL_MIN_CLASSES, ACGANVariant, DataSpec
 from ganlab.losses import (auxiliary_class_loss, class_accuracy, discriminator_accuracy, discriminator_saturation,
                            minimax_discriminator_loss, modified_generator_loss)
 from ganlab.models import acgan_discriminator, acgan_generator
@@ -74,8 +74,8 @@ class ACGAN(GAN):
 
 
 def build(options: ACGANVariant, data: DataSpec, noise_dim: int, seed: int, total_steps: int) -> GAN:
-    if data.num_classes < 2:
-        raise DataError(f"AC-GAN needs at least 2 classes; the prepared data has {data.num_classes}: "
+    if data.num_classes < CONDITIONAL_MIN_CLASSES:  # plan.py refuses it before any work; this guards a direct build
+        raise DataError(f"AC-GAN needs at least {CONDITIONAL_MIN_CLASSES} classes; the prepared data has {data.num_classes}: "
                         "keep more classes (data.classes) or remove the acgan variant")
     gan = ACGAN(
         acgan_generator(noise_dim, data.num_classes, data.image_size, data.channels),
@@ -83,9 +83,5 @@ def build(options: ACGANVariant, data: DataSpec, noise_dim: int, seed: int, tota
         noise_dim=noise_dim, seed=seed, total_steps=total_steps, options=options, num_classes=data.num_classes,
         name=options.family,
     )
-    gan.compile(
-        d_optimizer=keras.optimizers.Adam(options.d_lr, options.beta_1, options.beta_2),
-        g_optimizer=keras.optimizers.Adam(options.g_lr, options.beta_1, options.beta_2,
-                                             **options.g_optimizer_averaging),
-    )
+    gan.compile(**adam_optimizers(options))
     return gan

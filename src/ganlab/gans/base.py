@@ -214,3 +214,12 @@ class GAN(keras.Model):
 def discriminator_network(options, network: keras.Model) -> keras.Model:
     """A family's discriminator as its options want it: spectrally normalised with `spectral_norm`."""
     return spectrally_normalised(network) if getattr(options, "spectral_norm", False) else network
+
+
+def adam_optimizers(options) -> dict[str, keras.optimizers.Optimizer]:
+    """The Adam pair a family's settings name, as `compile` takes it: G's with its weight average."""
+    return {
+        "d_optimizer": keras.optimizers.Adam(options.d_lr, options.beta_1, options.beta_2),
+        "g_optimizer": keras.optimizers.Adam(options.g_lr, options.beta_1, options.beta_2,
+                                             **options.g_optimizer_averaging),
+    }

@@ -7,10 +7,9 @@ family takes its options (its settings from params.yaml) in its constructor."""
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
-from ganlab.gans.base import GAN, MINIMAX_METRICS, discriminator_network
+from ganlab.gans.base import GAN, MINIMAX_METRICS, adam_optimizers, discriminator_network
 from ganlab.family_settings import DataSpec, DCGANVariant
 from ganlab.losses import (discriminator_accuracy, discriminator_saturation, minimax_discriminator_loss,
                            modified_generator_loss)
@@ -61,11 +60,7 @@ def build_dcgan(cls: type[DCGAN], options: DCGANVariant, data: DataSpec, noise_d
         options=options,
         name=options.family,
     )
-    gan.compile(
-        d_optimizer=keras.optimizers.Adam(options.d_lr, options.beta_1, options.beta_2),
-        g_optimizer=keras.optimizers.Adam(options.g_lr, options.beta_1, options.beta_2,
-                                             **options.g_optimizer_averaging),
-    )
+    gan.compile(**adam_optimizers(options))
     return gan
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from ganlab.gans.base import GAN
+from ganlab.gans.base import GAN, adam_optimizers
 from ganlab.family_settings import DataSpec, WGANGPVariant
 from ganlab.gans.wgan import WGAN, build_wgan
 from ganlab.losses import gradient_penalty, wasserstein_critic_loss
@@ -35,9 +35,4 @@ class WGANGP(WGAN):
 
 
 def build(options: WGANGPVariant, data: DataSpec, noise_dim: int, seed: int, total_steps: int) -> GAN:
-    return build_wgan(
-        WGANGP, options, data, noise_dim, seed, total_steps,
-        d_optimizer=keras.optimizers.Adam(options.d_lr, options.beta_1, options.beta_2),
-        g_optimizer=keras.optimizers.Adam(options.g_lr, options.beta_1, options.beta_2,
-                                             **options.g_optimizer_averaging),
-    )
+    return build_wgan(WGANGP, options, data, noise_dim, seed, total_steps, **adam_optimizers(options))

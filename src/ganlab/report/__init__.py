@@ -154,7 +154,7 @@ def read_inputs(cfg: Config) -> Inputs:
     missing = sorted(set(cfg.variants) - set(evaluation["variants"]))
     if missing or evaluation.get("seeds", [0]) != seeds:
         raise ValueError(f"{cfg.evaluation_file} does not cover variants {missing} / seeds {seeds}: "
-                         "run `dvc repro evaluate` first")
+                         "run `dvc repro results` first")
     cards = _model_cards(cfg, first)
     by_seed = json.loads(cfg.evaluation_by_seed_file.read_text())["runs"]
     all_grids = {v: {s: cfg.trained_run(v, s).grids() for s in seeds} for v in cfg.variants}

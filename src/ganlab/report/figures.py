@@ -236,7 +236,7 @@ def final_metrics(rows: dict[str, dict[str, tuple[float, float | None]]], refere
             if key in ("fid", "kid"):
                 ax.set_yscale("symlog", linthresh=1e-3 if key == "kid" else 1.0)
         axes[0].legend(frameon=False, fontsize=7)
-        fig.suptitle("Final metrics (evaluate stage); lines: references")
+        fig.suptitle("Final metrics (score stage); lines: references")
         return _save(fig, path)
 
 

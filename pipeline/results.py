@@ -1,4 +1,4 @@
-"""DVC stage `evaluate`: every run's scores and the references gathered into the metrics files
+"""DVC stage `results`: every run's scores and the references gathered into the metrics files
 (means and 95 % intervals over seeds) and the results table. No TensorFlow: seconds."""
 
 from ganlab.atomic import write_text
