@@ -115,13 +115,13 @@ def lock_outputs(project: Path) -> list[Path]:
 
 def committed_outputs(project: Path) -> list[Path]:
     """Files of the copy that a stage writes (per its copied lock): results of another run."""
-    files = []
+    files = set()  # a file may sit under two recorded outputs (a folder and a file in it)
     for path in lock_outputs(project):
         if path.is_file():
-            files.append(path)
+            files.add(path)
         elif path.is_dir():
-            files += [p for p in path.rglob("*") if p.is_file()]
-    return files
+            files.update(p for p in path.rglob("*") if p.is_file())
+    return sorted(files)
 
 
 def dvc_env(project: Path) -> dict[str, str]:

@@ -41,6 +41,17 @@ def test_committed_outputs_are_the_files_under_the_locks_outputs(tmp_path):
     assert names == ["reports/metrics.json", "reports/scores/a.json", "training/history.csv"]
 
 
+def test_a_file_under_two_recorded_outputs_is_listed_once(tmp_path):
+    # a stale lock entry (a stage since renamed) recorded reports/metrics.json a second time: the
+    # gate unlinked it twice and died with FileNotFoundError
+    project = fake_project(tmp_path)
+    lock = check_repro.YAML(typ="safe", pure=True).load((project / "dvc.lock").read_text())
+    lock["stages"]["evaluate"] = {"cmd": "z", "outs": [{"path": "reports/metrics.json"}, {"path": "reports"}]}
+    write_yaml(lock, project / "dvc.lock")
+    names = [str(p.relative_to(project)) for p in check_repro.committed_outputs(project)]
+    assert names == ["reports/bench.json", "reports/metrics.json", "reports/scores/a.json", "training/history.csv"]
+
+
 def test_nan_is_a_difference_even_against_nan():
     a = {"x": math.nan, "y": 1.0, "z": 2.0}
     b = {"x": math.nan, "y": 1.0, "z": 2.5}
