@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from ganlab.quiet import LineFilter
 
 # As TensorFlow 2.20 writes them on a CPU (the E0000 one once per traced train step)
@@ -49,10 +51,11 @@ def test_a_progress_bar_is_shown_before_its_line_ends():
     assert lines.feed(b"dropped\nErrors: 3\n") == b"Errors: 3\n"
 
 
-def relayed(code: str) -> subprocess.Popen:
+def relayed(code: str, caller_sigint=signal.SIG_DFL) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("GANLAB_VERBOSE", "GANLAB_RELAYED")}
     parent = f"import sys; from ganlab.quiet import relay; sys.exit(relay([sys.executable, '-c', {code!r}]))"
-    return subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    return subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, caller_sigint))
 
 
 def test_relay_keeps_the_commands_output_and_exit_status():
@@ -64,12 +67,15 @@ def test_relay_keeps_the_commands_output_and_exit_status():
     assert relayed("raise SystemExit('error: bad input')").communicate(timeout=60)[1] == b"error: bad input\n"
 
 
-def test_ctrl_c_reaches_the_command_once_and_it_unwinds():
+@pytest.mark.parametrize("caller_sigint", [signal.SIG_DFL, signal.SIG_IGN])
+def test_ctrl_c_reaches_the_command_once_and_it_unwinds(caller_sigint):
+    # SIG_IGN: a caller that ignores SIGINT (a shell's background job; some test runners) passed
+    # that to the command, which then slept through the forwarded Ctrl-C
     code = ("import sys, time\n"
             "print('ready', flush=True)\n"
             "try:\n    time.sleep(60)\n"
             "except KeyboardInterrupt:\n    sys.stderr.write('unwound\\n'); sys.exit(130)\n")
-    process = relayed(code)
+    process = relayed(code, caller_sigint)
     assert process.stdout.readline() == b"ready\n"
     time.sleep(0.2)
     process.send_signal(signal.SIGINT)

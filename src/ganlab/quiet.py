@@ -104,10 +104,15 @@ def relay(argv: list[str]) -> int:
     # MLflow's INFO lines ("Creating initial MLflow database tables...") are chatter too; its
     # warnings stay. MLFLOW_LOGGING_LEVEL set by the user wins.
     env = {"MLFLOW_LOGGING_LEVEL": "WARNING", **os.environ, RELAYED_VARIABLE: "1"}
+    # The handlers go in before the child starts: exec turns a handled signal back to its
+    # default in the child, while an ignored one (a job started in the background by a shell
+    # ignores SIGINT) would stay ignored there and the forwarded Ctrl-C be lost.
+    children: list[subprocess.Popen] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda number, frame: [c.send_signal(number) for c in children])
     child = subprocess.Popen(argv, stderr=subprocess.PIPE, env=env,
                              start_new_session=True, preexec_fn=die_with_parent)
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda number, frame: child.send_signal(number))
+    children.append(child)
     lines, out = LineFilter(), sys.stderr.buffer
     while chunk := os.read(child.stderr.fileno(), 65536):
         out.write(lines.feed(chunk))
