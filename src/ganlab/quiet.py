@@ -108,8 +108,13 @@ def relay(argv: list[str]) -> int:
     # default in the child, while an ignored one (a job started in the background by a shell
     # ignores SIGINT) would stay ignored there and the forwarded Ctrl-C be lost.
     children: list[subprocess.Popen] = []
+
+    def forward(number, frame):
+        for running in children:
+            running.send_signal(number)
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda number, frame: [c.send_signal(number) for c in children])
+        signal.signal(signum, forward)
     child = subprocess.Popen(argv, stderr=subprocess.PIPE, env=env,
                              start_new_session=True, preexec_fn=die_with_parent)
     children.append(child)
