@@ -1,4 +1,4 @@
-"""The machine's facts (ganlab.machine): which CPUs compute bfloat16 natively."""
+"""The machine's facts (ganlab.machine): which CPUs compute bfloat16 natively, and how."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ EPYC = "model name\t: AMD EPYC\nflags\t\t: fpu sse4_2 avx avx2 fma f16c vaes\n"
 
 
 @pytest.mark.parametrize("cpuinfo, name, bfloat16", [
-    (XEON, "Intel(R) Xeon(R) Platinum 8488C", "native"),  # AMX (and AVX512-BF16); the first processor counts
-    (COOPER_LAKE, "Intel(R) Xeon(R) Platinum 8353H", "native"),  # AVX512-BF16 without AMX
+    (XEON, "Intel(R) Xeon(R) Platinum 8488C", "amx"),  # AMX (and AVX512-BF16); the first processor counts
+    (COOPER_LAKE, "Intel(R) Xeon(R) Platinum 8353H", "avx512_bf16"),  # AVX512-BF16 without AMX
     (EPYC, "AMD EPYC", "none"),  # AVX2 only: oneDNN emulates bfloat16
     ("processor\t: 0\n", "unknown", "unknown"),  # no flags line (another kernel, a container): no guess
 ])

@@ -90,7 +90,7 @@ def test_a_new_family_is_one_module_a_settings_class_and_a_params_block(toy_proj
     # how it computed, recorded with the numbers (issue 26): float32 is `auto` on a CPU for a family
     # whose bfloat16 training was never checked
     assert (summary["precision"], summary["device"]) == ("float32", "CPU")
-    assert summary["cpu_bfloat16"] in ("native", "none", "unknown") and summary["cpu"]
+    assert summary["cpu_bfloat16"] in ("amx", "avx512_bf16", "none", "unknown") and summary["cpu"]
     assert (toy_project / "models" / "toy" / "seed0" / "generator.keras").is_file()
 
     # A wrong option of the new family is refused like any other.

@@ -85,7 +85,7 @@ def test_duplicate_keys_are_told_from_other_errors(words, duplicate):
 
 
 def test_a_run_is_tagged_with_how_it_computes_and_a_resume_with_where_it_finished(cfg):
-    facts = {"precision": "mixed_bfloat16", "device": "CPU", "cpu": "Intel Xeon", "cpu_bfloat16": "native"}
+    facts = {"precision": "mixed_bfloat16", "device": "CPU", "cpu": "Intel Xeon", "cpu_bfloat16": "amx"}
     with tracking.training_run(cfg, "dcgan", 0, FACTS, execution=facts):
         pass
     run = the_run(cfg)

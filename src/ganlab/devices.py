@@ -3,9 +3,9 @@
 Three params.yaml settings (train.precision, train.xla, train.distribute) whose `auto` picks
 what wins where the run is:
 - CPU: no XLA, one device (XLA made the study's DCGAN step ~3x slower on the project's 2-core
-  CPU). float32, but mixed bfloat16 for the families of BFLOAT16_ON_CPU on a CPU that computes
-  bfloat16 natively (AVX512-BF16 or AMX, ganlab.machine): 1.4x on their steps, and their results
-  stay inside the seed spread (make bench-precision). CPUs have no fast float16.
+  CPU). float32, but mixed bfloat16 for the families BFLOAT16_ON_CPU names for the CPU's kind of
+  native bfloat16 (AMX or AVX512-BF16, ganlab.machine): 1.4-1.8x on their steps, and their
+  results stay inside the seed spread there (make bench-precision). CPUs have no fast float16.
 - GPU: mixed precision, bfloat16 where the card computes it natively (compute capability >= 8,
   Ampere on; no loss scaling needed) else float16 with dynamic loss scaling on each of the two
   optimisers; XLA on (Keras' own rule for `jit_compile="auto"`).
@@ -31,11 +31,18 @@ from ganlab.config import ConfigError
 from ganlab.machine import cpu_facts
 
 
-# Families whose mixed-bfloat16 training `make bench-precision` checked against float32 (3 seeds
-# at the default's epochs, reports/bench_precision.json) and found inside the seed spread in FID
-# and recognisable: dcgan (smoothed and noised are its networks and step) and wgan_gp. AC-GAN's FID
-# moved by more than its spread (+5.5 against sd 4.3) and the clipped WGAN is unchecked: float32.
-BFLOAT16_ON_CPU = frozenset({"dcgan", "smoothed", "noised", "wgan_gp"})
+# Per kind of native bfloat16 (ganlab.machine.cpu_facts), the families whose mixed-bfloat16
+# training `make bench-precision` checked against float32 on such a CPU (3 seeds at the default's
+# epochs, docs/budget.md) and found inside the seed spread in FID and recognisable; smoothed and
+# noised are the DCGAN's networks and step. On AVX512-BF16 without AMX (an AMD Zen 5, 2026-12-03)
+# AC-GAN's FID moved by more than its spread (+5.5 against sd 4.3) and the clipped WGAN was not
+# checked; on AMX (an Intel Xeon, 2026-12-06) both stayed inside (AC-GAN +0.7 against 6.7, WGAN
+# +2.1 against 4.0). Every other family, and every family on another CPU, trains in float32.
+DCGAN_FAMILY = frozenset({"dcgan", "smoothed", "noised"})
+BFLOAT16_ON_CPU = {
+    "amx": DCGAN_FAMILY | {"wgan_gp", "acgan", "wgan"},
+    "avx512_bf16": DCGAN_FAMILY | {"wgan_gp"},
+}
 
 
 @dataclass(frozen=True)
@@ -92,8 +99,8 @@ def resolve_precision(setting: str, devices: list, family: str | None = None,
     if setting != "auto":
         return setting
     if not devices:
-        native = (cpu_bfloat16 or cpu_facts()["cpu_bfloat16"]) == "native"
-        return "mixed_bfloat16" if native and family in BFLOAT16_ON_CPU else "float32"
+        checked = BFLOAT16_ON_CPU.get(cpu_bfloat16 or cpu_facts()["cpu_bfloat16"], frozenset())
+        return "mixed_bfloat16" if family in checked else "float32"
     return "mixed_bfloat16" if natively_bfloat16(devices) else "mixed_float16"
 
 
