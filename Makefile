@@ -100,7 +100,8 @@ bench: setup
 
 # Time to quality (tools/bench/quality.py): minutes until each default run's in-training FID first
 # reaches its family's target, and the DCGAN's default settings against the study code's, both
-# trained here now as sweep points (~25 minutes on a 2-core CPU): reports/bench_quality.json.
+# trained here now as sweep points (8 minutes on a 2-core Xeon with AMX, 2026-12-06; longer on a
+# CPU without bfloat16): reports/bench_quality.json.
 bench-quality: setup
 	$(BIN)/dvc repro judge
 	$(BIN)/python -m tools.bench.quality $(BENCH_ARGS)
